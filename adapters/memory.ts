@@ -1,0 +1,114 @@
+/**
+ * The in-memory adapter: the reference implementation of the contract, for
+ * tests, scratch work and trying things out. Nothing survives the process.
+ *
+ * @module
+ */
+import {
+  assertValidKey,
+  assertValidPrefix,
+  type AdapterCapabilities,
+  type CallOptions,
+  type LockOptions,
+  type StorageAdapter,
+  type StorageEstimate,
+  type WriteEntry,
+} from '../src/adapter.js';
+import { ClosedError, throwIfAborted } from '../src/errors.js';
+import { KeyedMutex } from '../src/internal/mutex.js';
+
+/** Options of {@link memoryAdapter}. */
+export interface MemoryAdapterOptions {
+  /** Share one store between several adapter instances (like two tabs on one origin). */
+  store?: Map<string, Uint8Array>;
+}
+
+const CAPABILITIES: AdapterCapabilities = Object.freeze({
+  writeMany: true,
+  create: true,
+  append: true,
+  locking: true,
+  quota: true,
+  durability: 'none',
+});
+
+/** Creates an adapter that keeps bytes in a `Map`. */
+export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapter {
+  const store = options.store ?? new Map<string, Uint8Array>();
+  const locks = new KeyedMutex();
+  let closed = false;
+
+  const enter = (key: string | undefined, opts: CallOptions | undefined) => {
+    if (closed) throw new ClosedError('memory adapter is closed');
+    throwIfAborted(opts?.signal);
+    if (key !== undefined) assertValidKey(key);
+  };
+
+  return {
+    name: 'memory',
+    capabilities: CAPABILITIES,
+    async read(key, opts) {
+      enter(key, opts);
+      const v = store.get(key);
+      return v && v.slice();
+    },
+    async has(key, opts) {
+      enter(key, opts);
+      return store.has(key);
+    },
+    async write(key, bytes, opts) {
+      enter(key, opts);
+      store.set(key, bytes.slice());
+    },
+    async writeMany(entries: readonly WriteEntry[], opts) {
+      enter(undefined, opts);
+      for (const e of entries) assertValidKey(e.key);
+      for (const e of entries) store.set(e.key, e.bytes.slice());
+    },
+    async create(key, bytes, opts) {
+      enter(key, opts);
+      if (store.has(key)) return false;
+      store.set(key, bytes.slice());
+      return true;
+    },
+    async append(key, bytes, opts) {
+      enter(key, opts);
+      const old = store.get(key);
+      if (!old) {
+        store.set(key, bytes.slice());
+        return;
+      }
+      const joined = new Uint8Array(old.byteLength + bytes.byteLength);
+      joined.set(old);
+      joined.set(bytes, old.byteLength);
+      store.set(key, joined);
+    },
+    async delete(key, opts) {
+      enter(key, opts);
+      store.delete(key);
+    },
+    async *list(prefix, opts) {
+      enter(undefined, opts);
+      assertValidPrefix(prefix);
+      // Snapshot the matching keys so writes during iteration cannot break it.
+      const keys = [...store.keys()].filter((k) => k.startsWith(prefix));
+      for (const k of keys) {
+        throwIfAborted(opts?.signal);
+        if (store.has(k)) yield k;
+      }
+    },
+    lock<T>(name: string, fn: () => Promise<T>, opts?: LockOptions): Promise<T> {
+      enter(undefined, opts);
+      return locks.run(name, fn, opts);
+    },
+    async estimate(opts): Promise<StorageEstimate> {
+      enter(undefined, opts);
+      let usage = 0;
+      for (const v of store.values()) usage += v.byteLength;
+      return { usage };
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}

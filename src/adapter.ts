@@ -1,0 +1,174 @@
+/**
+ * The storage-adapter contract: bytes under `/`-separated keys.
+ *
+ * Nothing below the archive knows about hashing; nothing above the adapter
+ * knows about files, IndexedDB or HTTP. An adapter implements the five
+ * required calls; everything optional is declared in `capabilities` and the
+ * archive derives what an adapter cannot do natively.
+ *
+ * Rules every adapter follows (checked by `test/conformance/`):
+ * - `write` is atomic: a reader sees the old bytes or the new bytes, never a mix,
+ *   whatever crashes in between. Once it resolves the bytes are as durable as
+ *   `capabilities.durability` says.
+ * - `read` of a missing key resolves `undefined`; `delete` of a missing key is a no-op.
+ * - `list(prefix)` yields every key that starts with `prefix`, each once, in no
+ *   promised order, paged underneath (never all in memory at once).
+ * - Every call honours `options.signal`: an aborted call rejects with
+ *   `AbortError` and leaves the key as it was (old or new bytes).
+ * - Keys are checked with {@link assertValidKey}; a bad key is `InvalidKeyError`.
+ * - Backend failures are wrapped in the SDK's typed errors (`BackendError`,
+ *   `QuotaExceededError`, ...) with the original error kept as `cause`.
+ * - Bytes handed to `write` may be reused by the caller after the promise
+ *   resolves, and bytes returned by `read` belong to the caller: copy when the
+ *   backend would otherwise share memory.
+ *
+ * @module
+ */
+import { AbortError, InvalidKeyError, throwIfAborted } from './errors.js';
+
+/** Options every adapter call takes. */
+export interface CallOptions {
+  /** Aborts the call; it then rejects with `AbortError`. */
+  signal?: AbortSignal;
+}
+
+/** One entry of a batch write. */
+export interface WriteEntry {
+  key: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * How durable a resolved write is:
+ * - `strict`: survives power loss (fsync, IndexedDB `strict`, SQLite `FULL`).
+ * - `relaxed`: survives a crash of the process, maybe not of the machine.
+ * - `none`: lives only as long as the process (memory).
+ */
+export type Durability = 'strict' | 'relaxed' | 'none';
+
+/** What an adapter can do beyond the required calls. Declared, never guessed. */
+export interface AdapterCapabilities {
+  /** `writeMany` commits a batch behind one durability barrier. */
+  readonly writeMany: boolean;
+  /** `create` writes only if absent, atomically at the backend (no check-then-write race). */
+  readonly create: boolean;
+  /** `append` adds bytes to the end of a key. */
+  readonly append: boolean;
+  /** `lock` gives exclusion across processes or tabs sharing the same storage. */
+  readonly locking: boolean;
+  /** `estimate` reports usage and quota. */
+  readonly quota: boolean;
+  /** The durability of a resolved write. */
+  readonly durability: Durability;
+}
+
+/** Options of {@link StorageAdapter.lock}. */
+export interface LockOptions extends CallOptions {
+  /** Give up with `LockTimeoutError` after this many milliseconds (default: adapter's own, e.g. 10 s). */
+  timeoutMs?: number;
+}
+
+/** Usage and quota of the backend, in bytes, where known. */
+export interface StorageEstimate {
+  usage?: number;
+  quota?: number;
+}
+
+/** The contract between the archive and a backend. */
+export interface StorageAdapter {
+  /** Short name used in error messages, e.g. `node-fs`. */
+  readonly name: string;
+  /** Optional capabilities, declared. */
+  readonly capabilities: AdapterCapabilities;
+
+  /** The bytes under `key`, or `undefined` when absent. */
+  read(key: string, options?: CallOptions): Promise<Uint8Array | undefined>;
+  /** True when `key` exists. */
+  has(key: string, options?: CallOptions): Promise<boolean>;
+  /** Stores `bytes` under `key` atomically, replacing what was there. */
+  write(key: string, bytes: Uint8Array, options?: CallOptions): Promise<void>;
+  /** Removes `key`; a missing key is not an error. */
+  delete(key: string, options?: CallOptions): Promise<void>;
+  /** Every key starting with `prefix` (`''` for all), paged underneath. */
+  list(prefix: string, options?: CallOptions): AsyncIterable<string>;
+
+  /** Writes a batch behind one durability barrier; each entry is atomic. Present when `capabilities.writeMany`. */
+  writeMany?(entries: readonly WriteEntry[], options?: CallOptions): Promise<void>;
+  /** Writes only if `key` is absent; resolves `true` when it wrote. Present when `capabilities.create`. */
+  create?(key: string, bytes: Uint8Array, options?: CallOptions): Promise<boolean>;
+  /** Appends `bytes` to `key` (creating it). A crash may leave a torn tail: readers must check. */
+  append?(key: string, bytes: Uint8Array, options?: CallOptions): Promise<void>;
+  /** Runs `fn` while holding the exclusive lock `name`. Present when `capabilities.locking`. */
+  lock?<T>(name: string, fn: () => Promise<T>, options?: LockOptions): Promise<T>;
+  /** Usage and quota. Present when `capabilities.quota`. */
+  estimate?(options?: CallOptions): Promise<StorageEstimate>;
+  /** Releases handles, connections, workers. Calls after close reject with `ClosedError`. */
+  close?(): Promise<void>;
+}
+
+/** Longest key accepted, in UTF-16 code units (fits every backend's path and key limits). */
+export const MAX_KEY_LENGTH = 512;
+
+/** Characters allowed in one key segment. */
+const SEGMENT = /^[A-Za-z0-9._~-]+$/;
+
+/**
+ * Throws `InvalidKeyError` unless `key` is a valid storage key: 1-512 characters,
+ * `/`-separated segments of `A-Z a-z 0-9 . _ ~ -`, no empty segment, no `.` or
+ * `..` segment. Such keys are safe as file paths, IndexedDB keys, SQLite text and
+ * S3 object names on every platform.
+ */
+export function assertValidKey(key: string): void {
+  if (typeof key !== 'string') throw new InvalidKeyError(String(key), 'a key must be a string');
+  if (key.length === 0) throw new InvalidKeyError(key, 'a key must not be empty');
+  if (key.length > MAX_KEY_LENGTH) throw new InvalidKeyError(key.slice(0, 40) + '…', `longer than ${MAX_KEY_LENGTH} characters`);
+  for (const segment of key.split('/')) {
+    if (segment === '') throw new InvalidKeyError(key, "empty segment (leading, trailing or doubled '/')");
+    if (segment === '.' || segment === '..') throw new InvalidKeyError(key, `'${segment}' segments are not allowed`);
+    if (!SEGMENT.test(segment)) throw new InvalidKeyError(key, 'only A-Z a-z 0-9 . _ ~ - and / are allowed');
+  }
+}
+
+/** Throws `InvalidKeyError` unless `prefix` is `''` or a valid key prefix (no `..` tricks). */
+export function assertValidPrefix(prefix: string): void {
+  if (prefix === '') return;
+  // A prefix may end in '/' or in the middle of a segment; validate it as a key without the trailing '/'.
+  assertValidKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
+}
+
+/** `writeMany` for adapters without a native batch: each entry written in turn. */
+export async function writeEach(adapter: StorageAdapter, entries: readonly WriteEntry[], options?: CallOptions): Promise<void> {
+  for (const { key, bytes } of entries) {
+    throwIfAborted(options?.signal);
+    await adapter.write(key, bytes, options);
+  }
+}
+
+/** Writes a batch with the adapter's `writeMany` when it has one, else entry by entry. */
+export function writeBatch(adapter: StorageAdapter, entries: readonly WriteEntry[], options?: CallOptions): Promise<void> {
+  return adapter.writeMany ? adapter.writeMany(entries, options) : writeEach(adapter, entries, options);
+}
+
+/**
+ * Races `promise` against `signal`: rejects with `AbortError` as soon as the
+ * signal aborts. The underlying work is not cancelled, so use this only where
+ * that work is harmless to finish (e.g. a read).
+ */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  throwIfAborted(signal);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError(undefined, { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

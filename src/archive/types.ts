@@ -1,0 +1,126 @@
+/**
+ * The public shape of a content-addressable archive.
+ *
+ * @module
+ */
+import type { StorageAdapter } from '../adapter.js';
+import type { JsonValue } from '../canonical.js';
+
+/** Options every archive call takes. */
+export interface ArchiveCallOptions {
+  signal?: AbortSignal;
+}
+
+/** Options of `openArchive`. */
+export interface OpenArchiveOptions extends ArchiveCallOptions {
+  /** Rebuild the index from the objects on open when it is missing, torn or stale (default true). */
+  autoRepairIndex?: boolean;
+  /** Clock used for stored times (unix milliseconds); injectable for tests. */
+  now?: () => number;
+}
+
+/** One index entry: where an object lives and what it weighs. */
+export interface IndexEntry {
+  /** Lowercase hex SHA-256 of the canonical bytes. */
+  hash: string;
+  /** Key of the object relative to the archive root: `objects/<aa>/<bb>/<hash>.json`. */
+  path: string;
+  /** Size of the object in bytes. */
+  size: number;
+  /** When it was stored, unix milliseconds. */
+  storedAt: number;
+}
+
+/** What `stats()` reports. */
+export interface ArchiveStats {
+  count: number;
+  bytes: number;
+  /** Unix ms of the oldest / newest stored object; undefined when empty. */
+  oldest?: number;
+  newest?: number;
+}
+
+/** Progress of a long operation. */
+export interface Progress {
+  done: number;
+  total?: number;
+  /** Bytes processed so far, where meaningful. */
+  bytes?: number;
+}
+
+/** Options of `verify`. */
+export interface VerifyOptions extends ArchiveCallOptions {
+  onProgress?: (p: Progress) => void;
+  /** Move corrupt objects to `quarantine/` and rebuild the index. */
+  repair?: boolean;
+}
+
+/** What `verify` found. */
+export interface VerifyReport {
+  /** Objects checked. */
+  checked: number;
+  /** Objects whose bytes do not hash to their name (or are not valid canonical JSON). */
+  corrupt: string[];
+  /** In the index but with no object. */
+  missing: string[];
+  /** Objects present but not in the index. */
+  orphaned: string[];
+  /** True when nothing was found wrong (after repair, if repair ran: what was found before repair). */
+  ok: boolean;
+  /** True when `repair` ran and changed something. */
+  repaired: boolean;
+}
+
+/** Options of `gc`. */
+export interface GcOptions extends ArchiveCallOptions {
+  /** Hashes to keep; every other object is deleted. Without it gc only removes leftovers (quarantine, stale temp data). */
+  keep?: Iterable<string> | AsyncIterable<string>;
+}
+
+/** What `gc` did. */
+export interface GcReport {
+  deleted: number;
+  bytesFreed: number;
+}
+
+/** A content-addressable store of JSON values over a {@link StorageAdapter}. */
+export interface ContentArchive {
+  /** The adapter underneath. */
+  readonly adapter: StorageAdapter;
+  /** Stores a value; resolves its hash. Idempotent: never rewrites an existing object. */
+  put(value: unknown, options?: ArchiveCallOptions): Promise<string>;
+  /** Stores many values behind one durability barrier; hashes in input order. */
+  putMany(values: Iterable<unknown>, options?: ArchiveCallOptions): Promise<string[]>;
+  /** The value with this hash; `NotFoundError` when absent, `CorruptObjectError` when damaged. */
+  get<T extends JsonValue = JsonValue>(hash: string, options?: ArchiveCallOptions): Promise<T>;
+  /** The canonical bytes with this hash, verified. */
+  getBytes(hash: string, options?: ArchiveCallOptions): Promise<Uint8Array>;
+  /** Stores already-canonical bytes under their hash, verifying them; resolves the hash. */
+  putBytes(bytes: Uint8Array, options?: ArchiveCallOptions): Promise<string>;
+  has(hash: string, options?: ArchiveCallOptions): Promise<boolean>;
+  /** Removes an object; a missing hash is not an error. */
+  delete(hash: string, options?: ArchiveCallOptions): Promise<void>;
+  /** Every stored hash. */
+  list(options?: ArchiveCallOptions): AsyncIterable<string>;
+  /** Index entries, with size and stored time. */
+  entries(options?: ArchiveCallOptions): AsyncIterable<IndexEntry>;
+  stats(options?: ArchiveCallOptions): Promise<ArchiveStats>;
+  verify(options?: VerifyOptions): Promise<VerifyReport>;
+  /** Rebuilds the index from the objects. */
+  rebuildIndex(options?: ArchiveCallOptions): Promise<void>;
+  gc(options?: GcOptions): Promise<GcReport>;
+  /** Compacts the index into `index.json` and releases resources. */
+  close(): Promise<void>;
+}
+
+/** The key of the object with `hash`: `objects/<aa>/<bb>/<hash>.json`. */
+export function objectKey(hash: string): string {
+  return `objects/${hash.slice(0, 2)}/${hash.slice(2, 4)}/${hash}.json`;
+}
+
+/** The compacted index key. */
+export const INDEX_KEY = 'index.json';
+/** Prefix under which objects live. */
+export const OBJECTS_PREFIX = 'objects/';
+/** Prefix under which verify({ repair }) moves corrupt objects. */
+export const QUARANTINE_PREFIX = 'quarantine/';

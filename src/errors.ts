@@ -1,0 +1,204 @@
+/**
+ * One error class per failure, each with a stable string `code`.
+ *
+ * Callers branch on `error.code` (stable across releases) or on `instanceof`;
+ * messages are for people and may change. The original failure, when there is
+ * one, is kept as `cause`.
+ *
+ * @module
+ */
+
+/** Every stable error code this package throws. */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'CORRUPT_OBJECT'
+  | 'INVALID_JSON'
+  | 'INVALID_KEY'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_BACKUP'
+  | 'UNSUPPORTED_VERSION'
+  | HostileBundleCode
+  | 'QUOTA_EXCEEDED'
+  | 'LOCK_TIMEOUT'
+  | 'ABORTED'
+  | 'BACKEND_FAILURE'
+  | 'STORAGE_CLEARED'
+  | 'DEPENDENCY_MISSING'
+  | 'CLOSED';
+
+/** Codes of {@link HostileBundleError}: one per way a bundle can be hostile or broken. */
+export type HostileBundleCode =
+  | 'BUNDLE_MALFORMED'
+  | 'BUNDLE_UNSAFE_PATH'
+  | 'BUNDLE_PROTOTYPE_KEY'
+  | 'BUNDLE_DUPLICATE_ENTRY'
+  | 'BUNDLE_SIZE_MISMATCH'
+  | 'BUNDLE_CRC_MISMATCH'
+  | 'BUNDLE_HASH_MISMATCH'
+  | 'BUNDLE_MANIFEST_MISMATCH'
+  | 'BUNDLE_TOO_MANY_ENTRIES'
+  | 'BUNDLE_TOO_LARGE'
+  | 'BUNDLE_COMPRESSION_RATIO'
+  | 'BUNDLE_UNSUPPORTED';
+
+/** Options accepted by every error constructor. */
+export interface ErrorOptions {
+  /** The underlying failure, kept for debugging. */
+  cause?: unknown;
+}
+
+/** Base class of every error thrown by archive-storage. */
+export class ArchiveStorageError extends Error {
+  /** Stable, machine-readable identifier of the failure. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A key, hash, id or record that was asked for does not exist. */
+export class NotFoundError extends ArchiveStorageError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('NOT_FOUND', message, options);
+  }
+}
+
+/** Stored bytes no longer hash to their address: the object is damaged. */
+export class CorruptObjectError extends ArchiveStorageError {
+  /** The address that was asked for. */
+  readonly hash: string;
+  /** The hash the stored bytes actually have (when it was computed). */
+  readonly actual: string | undefined;
+
+  constructor(hash: string, actual: string | undefined, message?: string, options?: ErrorOptions) {
+    super(
+      'CORRUPT_OBJECT',
+      message ??
+        `object ${hash} is corrupt: its bytes hash to ${actual ?? 'something else'}; run verify({ repair: true }) to quarantine it`,
+      options,
+    );
+    this.hash = hash;
+    this.actual = actual;
+  }
+}
+
+/** A value is not JSON data, or text is not strict JSON. `path` names the offending part. */
+export class InvalidJsonError extends ArchiveStorageError {
+  /** JSONPath-like location of the offending part, e.g. `$.edges[3].weight`. */
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super('INVALID_JSON', `${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+/** A storage key is not of the allowed form (see `assertValidKey`). */
+export class InvalidKeyError extends ArchiveStorageError {
+  readonly key: string;
+
+  constructor(key: string, message: string, options?: ErrorOptions) {
+    super('INVALID_KEY', `invalid key ${JSON.stringify(key)}: ${message}`, options);
+    this.key = key;
+  }
+}
+
+/** An argument to an API call is out of its allowed range or shape. */
+export class InvalidArgumentError extends ArchiveStorageError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('INVALID_ARGUMENT', message, options);
+  }
+}
+
+/** A backup document is structurally invalid. `path` names the offending part. */
+export class InvalidBackupError extends ArchiveStorageError {
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super('INVALID_BACKUP', `${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+/** A backup or bundle declares a format version this release cannot read. */
+export class UnsupportedVersionError extends ArchiveStorageError {
+  readonly version: string;
+
+  constructor(version: string, message: string, options?: ErrorOptions) {
+    super('UNSUPPORTED_VERSION', message, options);
+    this.version = version;
+  }
+}
+
+/** A bundle was refused as a whole; `code` says why (one code per kind of hostility). */
+export class HostileBundleError extends ArchiveStorageError {
+  /** The entry name concerned, when there is one. */
+  readonly entry: string | undefined;
+
+  constructor(code: HostileBundleCode, message: string, entry?: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.entry = entry;
+  }
+}
+
+/** The backend has no room left (disk full, browser quota). Nothing half-written stays behind. */
+export class QuotaExceededError extends ArchiveStorageError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('QUOTA_EXCEEDED', message, options);
+  }
+}
+
+/** A lock could not be taken in time. */
+export class LockTimeoutError extends ArchiveStorageError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('LOCK_TIMEOUT', message, options);
+  }
+}
+
+/** The operation was aborted through its `AbortSignal`. */
+export class AbortError extends ArchiveStorageError {
+  constructor(message = 'the operation was aborted', options?: ErrorOptions) {
+    super('ABORTED', message, options);
+  }
+}
+
+/** The backend (file system, IndexedDB, SQLite, HTTP) failed; the original error is `cause`. */
+export class BackendError extends ArchiveStorageError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BACKEND_FAILURE', message, options);
+  }
+}
+
+/** The storage was wiped underneath us (e.g. the browser cleared site data). */
+export class StorageClearedError extends ArchiveStorageError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('STORAGE_CLEARED', message, options);
+  }
+}
+
+/** An optional dependency needed by the selected backend is not installed. */
+export class DependencyMissingError extends ArchiveStorageError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DEPENDENCY_MISSING', message, options);
+  }
+}
+
+/** The archive, store or adapter was used after `close()`. */
+export class ClosedError extends ArchiveStorageError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CLOSED', message, options);
+  }
+}
+
+/** True when `error` is an archive-storage error, optionally of the given code. */
+export function isArchiveStorageError(error: unknown, code?: ErrorCode): error is ArchiveStorageError {
+  return error instanceof ArchiveStorageError && (code === undefined || error.code === code);
+}
+
+/** Throws {@link AbortError} when `signal` is aborted (keeping the abort reason as cause). */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+}

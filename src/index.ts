@@ -1,0 +1,12 @@
+/**
+ * archive-storage: the platform-neutral core. Imports no `node:*` module and
+ * reads no DOM global at import time, so it works unchanged in Node and in a
+ * browser bundle. Backends live under `archive-storage/adapters/*`.
+ *
+ * @module
+ */
+export * from './errors.js';
+export * from './canonical.js';
+export * from './hash.js';
+export * from './adapter.js';
+export * from './archive/types.js';
