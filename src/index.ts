@@ -10,3 +10,4 @@ export * from './canonical.js';
 export * from './hash.js';
 export * from './adapter.js';
 export * from './archive/types.js';
+export { downloadBlob } from './internal/download.js';

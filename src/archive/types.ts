@@ -95,8 +95,13 @@ export interface ContentArchive {
   get<T extends JsonValue = JsonValue>(hash: string, options?: ArchiveCallOptions): Promise<T>;
   /** The canonical bytes with this hash, verified. */
   getBytes(hash: string, options?: ArchiveCallOptions): Promise<Uint8Array>;
-  /** Stores already-canonical bytes under their hash, verifying them; resolves the hash. */
+  /**
+   * Stores already-canonical bytes under their hash; resolves the hash. Refuses
+   * (`INVALID_JSON`) bytes that are not the canonical form of a JSON value.
+   */
   putBytes(bytes: Uint8Array, options?: ArchiveCallOptions): Promise<string>;
+  /** {@link putBytes} for many, behind one durability barrier; hashes in input order. All or nothing on refusal. */
+  putManyBytes(items: Iterable<Uint8Array>, options?: ArchiveCallOptions): Promise<string[]>;
   has(hash: string, options?: ArchiveCallOptions): Promise<boolean>;
   /** Removes an object; a missing hash is not an error. */
   delete(hash: string, options?: ArchiveCallOptions): Promise<void>;
