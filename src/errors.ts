@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_BACKUP'
   | 'UNSUPPORTED_VERSION'
+  | 'RTFS_SYNTAX'
   | HostileBundleCode
   | 'QUOTA_EXCEEDED'
   | 'LOCK_TIMEOUT'
@@ -130,6 +131,21 @@ export class UnsupportedVersionError extends ArchiveStorageError {
   constructor(version: string, message: string, options?: ErrorOptions) {
     super('UNSUPPORTED_VERSION', message, options);
     this.version = version;
+  }
+}
+
+/**
+ * RTFS text could not be read, or does not have the shape of an intent-graph
+ * snapshot. `line` and `column` (1-based, column in characters) locate the problem.
+ */
+export class RtfsSyntaxError extends ArchiveStorageError {
+  readonly line: number;
+  readonly column: number;
+
+  constructor(line: number, column: number, message: string, options?: ErrorOptions) {
+    super('RTFS_SYNTAX', `line ${line} column ${column}: ${message}`, options);
+    this.line = line;
+    this.column = column;
   }
 }
 
