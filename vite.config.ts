@@ -14,6 +14,7 @@ import pkg from './package.json' with { type: 'json' };
 const entries: Record<string, string> = {
   index: 'src/index.ts',
   'adapters/memory': 'adapters/memory.ts',
+  'adapters/sqlite': 'adapters/sqlite.ts',
 };
 
 const dependencies = [
