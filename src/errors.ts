@@ -21,6 +21,7 @@ export type ErrorCode =
   | HostileBundleCode
   | 'QUOTA_EXCEEDED'
   | 'LOCK_TIMEOUT'
+  | 'TIMEOUT'
   | 'ABORTED'
   | 'BACKEND_FAILURE'
   | 'STORAGE_CLEARED'
@@ -171,6 +172,13 @@ export class QuotaExceededError extends ArchiveStorageError {
 export class LockTimeoutError extends ArchiveStorageError {
   constructor(message: string, options?: ErrorOptions) {
     super('LOCK_TIMEOUT', message, options);
+  }
+}
+
+/** A backend call (e.g. an HTTP request to S3) did not finish in the allowed time, retries included. */
+export class TimeoutError extends ArchiveStorageError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TIMEOUT', message, options);
   }
 }
 
