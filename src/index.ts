@@ -10,4 +10,5 @@ export * from './canonical.js';
 export * from './hash.js';
 export * from './adapter.js';
 export * from './archive/types.js';
+export * from './archive/index.js';
 export { downloadBlob } from './internal/download.js';

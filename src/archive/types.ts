@@ -17,6 +17,22 @@ export interface OpenArchiveOptions extends ArchiveCallOptions {
   autoRepairIndex?: boolean;
   /** Clock used for stored times (unix milliseconds); injectable for tests. */
   now?: () => number;
+  /**
+   * Journal records gathered before the index is compacted into `index.json`
+   * (default 1024; the effective threshold grows to a quarter of the index, so
+   * compaction costs the same per put at any archive size).
+   */
+  compactAfter?: number;
+  /**
+   * How long (ms, default 60 000) a journal line whose object operation has not
+   * shown up yet is presumed in flight in another process or tab, and its
+   * segment kept. Older unsettled lines are void (their writer died).
+   */
+  pendingGraceMs?: number;
+  /** How long to wait for the adapter's index lock (default 30 000 ms). */
+  lockTimeoutMs?: number;
+  /** Backend calls kept in flight by scans, verify and batch checks (default 16). */
+  concurrency?: number;
 }
 
 /** One index entry: where an object lives and what it weighs. */

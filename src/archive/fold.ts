@@ -1,0 +1,144 @@
+/**
+ * Folding journal segments into an index, deciding from the objects
+ * themselves whether each intent took effect.
+ *
+ * A journal line is written before the object operation it announces, so a
+ * line alone does not prove anything: a `put` whose process died before the
+ * object write, or a `del` that never reached the object, must not be
+ * believed. Objects are the truth, so for every hash the journal touches the
+ * fold asks the adapter whether the object exists now, and indexes it when it
+ * does. Lines this very handle wrote and saw succeed are trusted without the
+ * extra `has` (the common case, and the cheap one).
+ *
+ * A segment may be deleted once folded only when every line in it is settled
+ * (a `put` whose object exists, a `del` whose object is gone). An unsettled
+ * line in a young segment may belong to an operation still in flight in
+ * another process or tab; deleting the segment would lose its index entry when
+ * the object lands, so such a segment is kept for the next fold. Past
+ * `graceMs` an unsettled line is void (its writer died or failed), and its
+ * segment can go. A writer whose own operation took longer than half the grace
+ * writes its lines again afterwards (see `archive.ts`), so a slow writer never
+ * loses an entry to an impatient compactor.
+ *
+ * @module
+ */
+import type { StorageAdapter } from '../adapter.js';
+import type { IndexRecord } from './index-file.js';
+import { decodeSegment, JOURNAL_PREFIX, parseSegmentKey, type JournalRecord, type SegmentName } from './journal.js';
+import { mapLimit } from './pool.js';
+import { objectKey } from './types.js';
+
+/** A segment read back from storage. */
+export interface LoadedSegment extends SegmentName {
+  records: JournalRecord[];
+  damaged: number;
+}
+
+/** Reads every journal segment (in time order); a segment that vanished meanwhile is skipped. */
+export async function loadSegments(adapter: StorageAdapter, concurrency: number, signal?: AbortSignal): Promise<LoadedSegment[]> {
+  const names: SegmentName[] = [];
+  for await (const key of adapter.list(JOURNAL_PREFIX, { signal })) {
+    const name = parseSegmentKey(key);
+    if (name) names.push(name);
+  }
+  names.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const loaded = await mapLimit(
+    names,
+    concurrency,
+    async (name) => {
+      const bytes = await adapter.read(name.key, { signal });
+      return bytes ? { ...name, ...decodeSegment(bytes) } : undefined;
+    },
+    signal,
+  );
+  return loaded.filter((s): s is LoadedSegment => s !== undefined);
+}
+
+/** Inputs of {@link foldSegments}. */
+export interface FoldInput {
+  adapter: StorageAdapter;
+  /** The index to fold into (not modified). */
+  base: ReadonlyMap<string, IndexRecord>;
+  segments: readonly LoadedSegment[];
+  /** Segment keys whose lines this handle wrote and saw take effect: never pending. */
+  completed: ReadonlySet<string>;
+  /**
+   * Believe the put lines of completed segments without asking the adapter (the
+   * cheap path of a routine compaction). Off for rebuilds, which exist because
+   * the objects may disagree with what this handle believes.
+   */
+  trustCompleted: boolean;
+  now: number;
+  graceMs: number;
+  concurrency: number;
+  signal?: AbortSignal;
+}
+
+/** What {@link foldSegments} gives. */
+export interface FoldResult {
+  entries: Map<string, IndexRecord>;
+  /** Segments fully settled (or void): safe to delete once `entries` is stored. */
+  settled: string[];
+  /** Segments kept because a line in them may still take effect. */
+  pending: LoadedSegment[];
+}
+
+interface Touch {
+  put?: { size: number; storedAt: number };
+  check: boolean;
+}
+
+/** Folds `segments` into a copy of `base` (see the module comment for the rules). */
+export async function foldSegments(input: FoldInput): Promise<FoldResult> {
+  const { adapter, base, segments, completed, signal } = input;
+  const touched = new Map<string, Touch>();
+  for (const seg of segments) {
+    const own = input.trustCompleted && completed.has(seg.key);
+    for (const r of seg.records) {
+      let t = touched.get(r.hash);
+      if (!t) touched.set(r.hash, (t = { check: false }));
+      if (r.op === 'put') {
+        // The earliest put wins: it is when the object was first stored.
+        if (!t.put) t.put = { size: r.size, storedAt: r.storedAt };
+        if (!own) t.check = true;
+      } else {
+        t.check = true; // a delete is always confirmed against the object
+      }
+    }
+  }
+
+  const toCheck = [...touched.entries()].filter(([, t]) => t.check).map(([h]) => h);
+  const presence = new Map<string, boolean>();
+  const found = await mapLimit(toCheck, input.concurrency, (h) => adapter.has(objectKey(h), { signal }), signal);
+  toCheck.forEach((h, i) => presence.set(h, found[i]!));
+  const isPresent = (h: string) => presence.get(h) ?? true;
+
+  const entries = new Map(base);
+  const needSize: string[] = [];
+  for (const [h, t] of touched) {
+    if (!isPresent(h)) entries.delete(h);
+    else if (!entries.has(h)) {
+      if (t.put) entries.set(h, t.put);
+      else needSize.push(h);
+    }
+  }
+  // Present objects only named by a delete line (a delete that did not happen): measure them.
+  const sizes = await mapLimit(needSize, input.concurrency, (h) => adapter.read(objectKey(h), { signal }), signal);
+  needSize.forEach((h, i) => {
+    const bytes = sizes[i];
+    if (bytes) entries.set(h, { size: bytes.byteLength, storedAt: Math.floor(input.now) });
+    else entries.delete(h);
+  });
+
+  const settled: string[] = [];
+  const pending: LoadedSegment[] = [];
+  for (const seg of segments) {
+    // This handle's own finished operations are not in flight: an object missing behind
+    // one of its lines was removed since (and the fold just dropped it from the index).
+    const young = !completed.has(seg.key) && input.now - seg.time < input.graceMs;
+    const unsettled = seg.records.some((r) => (r.op === 'put') !== isPresent(r.hash));
+    if (young && unsettled) pending.push(seg);
+    else settled.push(seg.key);
+  }
+  return { entries, settled, pending };
+}

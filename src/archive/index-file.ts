@@ -1,0 +1,76 @@
+/**
+ * `index.json`: the compacted index of the layout.
+ *
+ * The document is RFC 8785 canonical JSON (sorted keys, no whitespace), so the
+ * same archive always gives the same bytes:
+ *
+ * ```json
+ * {"objects":{"<hash>":{"path":"objects/<aa>/<bb>/<hash>.json","size":123,"storedAt":1700000000000}},"version":1}
+ * ```
+ *
+ * `path` is relative to the archive root, `size` is in bytes, `storedAt` is
+ * unix milliseconds. The index is derivable from the objects; a document that
+ * does not parse or does not have this shape is treated as torn and rebuilt.
+ *
+ * @module
+ */
+import { isSha256Hex } from '../hash.js';
+import { objectKey } from './types.js';
+
+/** Current `index.json` format version. */
+export const INDEX_VERSION = 1;
+
+/** What the index keeps per object (the path is derived from the hash). */
+export interface IndexRecord {
+  size: number;
+  storedAt: number;
+}
+
+const encoder = /* @__PURE__ */ new TextEncoder();
+const decoder = /* @__PURE__ */ new TextDecoder();
+
+/**
+ * Encodes the index as canonical JSON. Built by hand rather than through
+ * `canonicalize`: keys are hex and values are integers, so no escaping is ever
+ * needed, and sorting 64-character hex strings is the RFC 8785 key order.
+ */
+export function encodeIndex(entries: ReadonlyMap<string, IndexRecord>): Uint8Array {
+  const hashes = [...entries.keys()].sort();
+  const parts: string[] = [];
+  for (const h of hashes) {
+    const e = entries.get(h)!;
+    parts.push(`"${h}":{"path":"${objectKey(h)}","size":${e.size},"storedAt":${e.storedAt}}`);
+  }
+  return encoder.encode(`{"objects":{${parts.join(',')}},"version":${INDEX_VERSION}}`);
+}
+
+/** Why a stored `index.json` was not usable. */
+export class TornIndex {
+  constructor(readonly reason: string) {}
+}
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+
+/** Decodes `index.json`; a {@link TornIndex} when it is damaged, of another shape, or of an unknown version. */
+export function decodeIndex(bytes: Uint8Array): Map<string, IndexRecord> | TornIndex {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(decoder.decode(bytes));
+  } catch (e) {
+    return new TornIndex(`index.json does not parse: ${(e as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return new TornIndex('index.json is not an object');
+  const { version, objects } = doc as { version?: unknown; objects?: unknown };
+  if (version !== INDEX_VERSION) return new TornIndex(`index.json has version ${JSON.stringify(version)}, expected ${INDEX_VERSION}`);
+  if (typeof objects !== 'object' || objects === null || Array.isArray(objects)) return new TornIndex('index.json has no "objects" map');
+  const out = new Map<string, IndexRecord>();
+  for (const [hash, entry] of Object.entries(objects as Record<string, unknown>)) {
+    if (!isSha256Hex(hash)) return new TornIndex(`index.json names ${JSON.stringify(String(hash).slice(0, 80))}, which is not an address`);
+    const e = entry as { path?: unknown; size?: unknown; storedAt?: unknown } | null;
+    if (typeof e !== 'object' || e === null || e.path !== objectKey(hash) || !isCount(e.size) || !isCount(e.storedAt)) {
+      return new TornIndex(`index.json entry ${hash} is malformed`);
+    }
+    out.set(hash, { size: e.size, storedAt: e.storedAt });
+  }
+  return out;
+}
