@@ -15,6 +15,7 @@ const entries: Record<string, string> = {
   index: 'src/index.ts',
   'adapters/memory': 'adapters/memory.ts',
   'adapters/sqlite': 'adapters/sqlite.ts',
+  'adapters/s3': 'adapters/s3.ts',
 };
 
 const dependencies = [
