@@ -12,3 +12,7 @@ export * from './adapter.js';
 export * from './archive/types.js';
 export * from './archive/index.js';
 export { downloadBlob } from './internal/download.js';
+export * from './intent-graph/index.js';
+export * from './backup/storage-backup.js';
+export * from './backup/backup-io.js';
+export * from './rtfs/index.js';

@@ -1,0 +1,28 @@
+/**
+ * The CCOS intent graph: types, validation, and three stores (memory, one
+ * JSON document on any adapter, content-addressed archive).
+ *
+ * @module
+ */
+export * from './types.js';
+export {
+  DEFAULT_MAX_STRING_LENGTH,
+  danglingWarnings,
+  validateEdge,
+  validateGraph,
+  validateIntent,
+  type GraphWarning,
+  type GraphWarningCode,
+  type ValidateOptions,
+  type ValidationLimits,
+} from './validate.js';
+export { edgesEqual, type IntentFilter, type IntentStore, type IntentStoreOptions, type StoreCallOptions, type StoreHealth } from './store.js';
+export { createMemoryIntentStore } from './memory-store.js';
+export { DEFAULT_INTENT_GRAPH_KEY, openFileIntentStore, type FileIntentStore, type FileIntentStoreOptions } from './file-store.js';
+export {
+  DEFAULT_INTENT_INDEX_KEY,
+  INTENT_INDEX_FORMAT,
+  openArchiveIntentStore,
+  type ArchiveIntentStore,
+  type ArchiveIntentStoreOptions,
+} from './archive-store.js';
