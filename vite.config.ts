@@ -14,6 +14,7 @@ import pkg from './package.json' with { type: 'json' };
 const entries: Record<string, string> = {
   index: 'src/index.ts',
   'adapters/memory': 'adapters/memory.ts',
+  'adapters/node-fs': 'adapters/node-fs.ts',
   'adapters/sqlite': 'adapters/sqlite.ts',
   'adapters/s3': 'adapters/s3.ts',
 };
