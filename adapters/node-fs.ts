@@ -110,6 +110,10 @@ export interface NodeFsAdapter extends StorageAdapter {
   sweep(options?: CallOptions): Promise<number>;
   /** Waits for the background sweep; later calls reject with `ClosedError`. */
   close(): Promise<void>;
+  writeMany(entries: readonly WriteEntry[], options?: CallOptions): Promise<void>;
+  create(key: string, bytes: Uint8Array, options?: CallOptions): Promise<boolean>;
+  append(key: string, bytes: Uint8Array, options?: CallOptions): Promise<void>;
+  lock<T>(name: string, fn: () => Promise<T>, options?: LockOptions): Promise<T>;
 }
 
 const LOCK_DIR = '#locks';
