@@ -11,6 +11,7 @@ export * from './hash.js';
 export * from './adapter.js';
 export * from './archive/types.js';
 export * from './archive/index.js';
+export { syncArchive, type SyncOptions, type SyncProgress, type SyncReport } from './archive/sync.js';
 export { downloadBlob } from './internal/download.js';
 export * from './intent-graph/index.js';
 export * from './backup/storage-backup.js';
