@@ -4,8 +4,9 @@
  * particular to each: reopening, atomic documents, versions in the archive,
  * failed and aborted writes, health checks.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
+import { nodeFsAdapter } from '../adapters/node-fs.js';
 import {
   BACKUP_FORMAT_VERSION,
   createMemoryIntentStore,
@@ -19,7 +20,28 @@ import {
   type IntentStore,
   type StorageAdapter,
 } from '../src/index.js';
+import { makeTempDir } from './support/fs-tmp.js';
 import { makeEdge, makeIntent, sampleGraph } from './support/intent-graph.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+/** A node-fs adapter factory on a fresh temp directory, everything closed and removed after the test. */
+async function diskAdapters(label: string): Promise<() => StorageAdapter> {
+  const { dir, cleanup } = await makeTempDir(label);
+  const opened: { close(): Promise<void> }[] = [];
+  cleanups.push(async () => {
+    for (const a of opened) await a.close();
+    await cleanup();
+  });
+  return () => {
+    const adapter = nodeFsAdapter({ dir });
+    opened.push(adapter);
+    return adapter;
+  };
+}
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<Error> {
   let caught: unknown;
@@ -56,6 +78,22 @@ const kinds: [string, Open][] = [
     async () => {
       const shared = new Map<string, Uint8Array>();
       const open = async () => openArchiveIntentStore({ archive: await openArchive(memoryAdapter({ store: shared })) });
+      return { store: await open(), reopen: open };
+    },
+  ],
+  [
+    'file on node-fs',
+    async () => {
+      const adapter = await diskAdapters('intent-file');
+      const open = () => openFileIntentStore({ adapter: adapter() });
+      return { store: await open(), reopen: open };
+    },
+  ],
+  [
+    'archive on node-fs',
+    async () => {
+      const adapter = await diskAdapters('intent-archive');
+      const open = async () => openArchiveIntentStore({ archive: await openArchive(adapter()) });
       return { store: await open(), reopen: open };
     },
   ],
