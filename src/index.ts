@@ -16,4 +16,5 @@ export { downloadBlob } from './internal/download.js';
 export * from './intent-graph/index.js';
 export * from './backup/storage-backup.js';
 export * from './backup/backup-io.js';
+export * from './backup/bundle.js';
 export * from './rtfs/index.js';

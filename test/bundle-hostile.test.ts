@@ -1,0 +1,96 @@
+/**
+ * The hostile-bundle corpus: every case is refused as a whole with its own
+ * error code, by import and by verify, whether the bytes come in one piece or
+ * in tiny chunks, and the target archive is left exactly as it was.
+ */
+import { describe, expect, it } from 'vitest';
+import { memoryAdapter } from '../adapters/memory.js';
+import { openArchive } from '../src/archive/index.js';
+import type { ContentArchive } from '../src/archive/types.js';
+import { importBundle, verifyBundle } from '../src/backup/bundle.js';
+import { HostileBundleError, UnsupportedVersionError, type HostileBundleCode } from '../src/errors.js';
+import { BASE_VALUES, writeHostileBundles } from './fixtures/make-hostile-bundles.js';
+
+const cases = writeHostileBundles(new URL('./fixtures/generated/hostile/', import.meta.url).pathname);
+
+async function snapshot(archive: ContentArchive) {
+  const list: string[] = [];
+  for await (const h of archive.list()) list.push(h);
+  const entries: string[] = [];
+  for await (const e of archive.entries()) entries.push(JSON.stringify(e));
+  const keys: string[] = [];
+  for await (const k of archive.adapter.list('')) keys.push(k);
+  return { list: list.sort(), entries: entries.sort(), keys: keys.sort() };
+}
+
+/** A target that already holds one object of the bundle and one of its own. */
+async function target(): Promise<ContentArchive> {
+  const archive = await openArchive(memoryAdapter());
+  await archive.putMany([BASE_VALUES[0], { unrelated: true }]);
+  return archive;
+}
+
+function* inChunks(bytes: Uint8Array, size: number): Generator<Uint8Array> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.slice(at, at + size);
+}
+
+async function refusal(p: Promise<unknown>): Promise<{ code: string; error: unknown }> {
+  try {
+    await p;
+  } catch (error) {
+    return { code: (error as { code?: string }).code ?? 'no code', error };
+  }
+  return { code: 'accepted', error: undefined };
+}
+
+const ALL_HOSTILE_CODES: HostileBundleCode[] = [
+  'BUNDLE_MALFORMED',
+  'BUNDLE_UNSAFE_PATH',
+  'BUNDLE_PROTOTYPE_KEY',
+  'BUNDLE_DUPLICATE_ENTRY',
+  'BUNDLE_SIZE_MISMATCH',
+  'BUNDLE_CRC_MISMATCH',
+  'BUNDLE_HASH_MISMATCH',
+  'BUNDLE_MANIFEST_MISMATCH',
+  'BUNDLE_TOO_MANY_ENTRIES',
+  'BUNDLE_TOO_LARGE',
+  'BUNDLE_COMPRESSION_RATIO',
+  'BUNDLE_UNSUPPORTED',
+];
+
+describe('hostile bundle corpus', () => {
+  it('covers every hostile-bundle code and the unsupported version', () => {
+    const codes = new Set(cases.map((c) => c.code));
+    for (const code of ALL_HOSTILE_CODES) expect(codes, code).toContain(code);
+    expect(codes).toContain('UNSUPPORTED_VERSION');
+    expect(cases.length).toBeGreaterThan(40);
+  });
+
+  it('the control bundle imports: the corpus writer makes real bundles', async () => {
+    const valid = cases.find((c) => c.name === 'valid')!;
+    const archive = await target();
+    const report = await importBundle(archive, valid.bytes);
+    expect(report).toMatchObject({ objects: 3, added: 2, present: 1 });
+    for (const v of BASE_VALUES) expect(await archive.get(await archive.put(v))).toEqual(v);
+  });
+
+  for (const c of cases.filter((x) => x.code !== null)) {
+    it(`${c.name}: ${c.why} → ${c.code}`, async () => {
+      const archive = await target();
+      const before = await snapshot(archive);
+      const options = c.limits ? { limits: c.limits } : {};
+
+      const whole = await refusal(importBundle(archive, c.bytes, options));
+      expect(whole.code, String((whole.error as Error | undefined)?.message)).toBe(c.code);
+      expect(whole.error).toBeInstanceOf(c.code === 'UNSUPPORTED_VERSION' ? UnsupportedVersionError : HostileBundleError);
+      expect((whole.error as Error).message.length).toBeGreaterThan(20);
+
+      // The same refusal when the bytes trickle in 7 at a time, and from verify alone.
+      const trickled = await refusal(importBundle(archive, inChunks(c.bytes, 7), options));
+      expect(trickled.code).toBe(c.code);
+      expect((await refusal(verifyBundle(c.bytes, options))).code).toBe(c.code);
+
+      expect(await snapshot(archive)).toEqual(before);
+    });
+  }
+});
