@@ -188,9 +188,14 @@ export function edgesEqual(a: Edge, b: Edge): boolean {
   return a.from === b.from && a.to === b.to && a.edge_type === b.edge_type && a.weight === b.weight && mapsEqual(a.metadata, b.metadata);
 }
 
-function asArgumentError(e: unknown, what: string): never {
-  if (e instanceof InvalidBackupError) throw new InvalidArgumentError(`invalid ${what}: ${e.message}`, { cause: e });
-  throw e;
+/** Runs a validator on API input: its `InvalidBackupError` becomes `InvalidArgumentError` (the path kept in the message and as `cause`). */
+function checked<T>(what: string, validate: () => T): T {
+  try {
+    return validate();
+  } catch (e) {
+    if (e instanceof InvalidBackupError) throw new InvalidArgumentError(`invalid ${what}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 function checkId(id: unknown): string {
@@ -298,12 +303,7 @@ export abstract class BaseIntentStore implements IntentStore {
   }
 
   async store(intent: StorableIntent, options?: StoreCallOptions): Promise<string> {
-    let valid: StorableIntent;
-    try {
-      valid = validateIntent(intent, this.limits);
-    } catch (e) {
-      return asArgumentError(e, 'intent');
-    }
+    const valid = checked('intent', () => validateIntent(intent, this.limits));
     return this.mutate(options, () => ({ change: { type: 'putIntent', intent: valid }, result: valid.intent_id }));
   }
 
@@ -314,12 +314,7 @@ export abstract class BaseIntentStore implements IntentStore {
   }
 
   async update(intent: StorableIntent, options?: StoreCallOptions): Promise<void> {
-    let valid: StorableIntent;
-    try {
-      valid = validateIntent(intent, this.limits);
-    } catch (e) {
-      return asArgumentError(e, 'intent');
-    }
+    const valid = checked('intent', () => validateIntent(intent, this.limits));
     await this.mutate(options, (state) => {
       if (!state.intents.has(valid.intent_id)) throw new NotFoundError(`intent ${JSON.stringify(valid.intent_id)} not found; use store() to add it`);
       return { change: { type: 'putIntent', intent: valid }, result: undefined };
@@ -343,12 +338,7 @@ export abstract class BaseIntentStore implements IntentStore {
   }
 
   async storeEdge(edge: Edge, options?: StoreCallOptions): Promise<void> {
-    let valid: Edge;
-    try {
-      valid = validateEdge(edge, this.limits);
-    } catch (e) {
-      return asArgumentError(e, 'edge');
-    }
+    const valid = checked('edge', () => validateEdge(edge, this.limits));
     await this.mutate(options, () => ({ change: { type: 'addEdge', edge: valid }, result: undefined }));
   }
 
@@ -364,12 +354,7 @@ export abstract class BaseIntentStore implements IntentStore {
   }
 
   async deleteEdge(edge: Edge, options?: StoreCallOptions): Promise<void> {
-    let valid: Edge;
-    try {
-      valid = validateEdge(edge, this.limits);
-    } catch (e) {
-      return asArgumentError(e, 'edge');
-    }
+    const valid = checked('edge', () => validateEdge(edge, this.limits));
     await this.mutate(options, (state) => {
       const index = state.edges.findIndex((e) => edgesEqual(e, valid));
       if (index < 0) throw new NotFoundError(`no edge ${valid.edge_type} ${JSON.stringify(valid.from)} -> ${JSON.stringify(valid.to)} equal to the one given`);
@@ -383,13 +368,8 @@ export abstract class BaseIntentStore implements IntentStore {
   }
 
   async replaceAll(graph: IntentGraph, options?: StoreCallOptions): Promise<void> {
-    let state: GraphState;
-    try {
-      if (typeof graph !== 'object' || graph === null) throw new InvalidArgumentError('replaceAll expects { intents, edges }');
-      state = graphToState(validateGraph(graph, this.limits).graph);
-    } catch (e) {
-      return asArgumentError(e, 'graph');
-    }
+    if (typeof graph !== 'object' || graph === null) throw new InvalidArgumentError('replaceAll expects { intents, edges }');
+    const state = graphToState(checked('graph', () => validateGraph(graph, this.limits).graph));
     await this.mutate(options, () => ({ change: { type: 'replace', state }, result: undefined }));
   }
 

@@ -1,0 +1,110 @@
+/// <reference types="vite/client" />
+/**
+ * The intent-graph round trip in real Chromium: a file store fills, its
+ * backup goes out as a downloadable Blob and comes back as an uploaded file,
+ * and restores into archive-backed and memory stores with everything equal.
+ */
+import { describe, expect, it } from 'vitest';
+import { memoryAdapter } from '../adapters/memory.js';
+import {
+  backupToBlob,
+  createBackup,
+  createMemoryIntentStore,
+  downloadBackup,
+  openArchive,
+  openArchiveIntentStore,
+  openFileIntentStore,
+  printRtfsSnapshot,
+  readBackupBlob,
+  readRtfsSnapshot,
+  restoreBackup,
+  serializeBackup,
+  type IntentStore,
+  type StorageAdapter,
+} from '../src/index.js';
+import ccosV11 from './fixtures/ccos/storage-backup-v1.1.json?raw';
+import { makeEdge, makeIntent, sampleGraph } from './support/intent-graph.js';
+
+async function observe(store: IntentStore) {
+  const snapshot = await store.snapshot();
+  return {
+    snapshot,
+    list: await store.list({ status: 'Active' }),
+    edges: await store.edges(),
+    edgesOf: await Promise.all(Object.keys(snapshot.intents).map((id) => store.edgesOf(id))),
+  };
+}
+
+/** Fills a file store through single calls, backs it up, and restores into fresh stores on `adapter()`. */
+async function roundTrip(adapter: () => StorageAdapter): Promise<void> {
+  const file = await openFileIntentStore({ adapter: adapter(), key: 'ccos/intent-graph.json' });
+  const g = sampleGraph();
+  for (const intent of Object.values(g.intents)) await file.store(intent);
+  for (const edge of g.edges) await file.storeEdge(edge);
+  await file.update(makeIntent('intent-2', { goal: 'changed in the browser 🚀', status: 'Failed' }));
+  await file.storeEdge(makeEdge('intent-2', 'nowhere', { weight: 0.1 }));
+  const expected = await observe(file);
+
+  const data = await createBackup(file, { manifest: { created_by: 'browser-test' }, now: () => 1_750_000_000_000 });
+  // Out as a Blob (what a download hands over), back as an uploaded File.
+  const upload = new File([backupToBlob(data)], 'backup.json', { type: 'application/json' });
+  const { graph, warnings } = await readBackupBlob(upload);
+  expect(graph).toEqual(expected.snapshot);
+  expect(warnings.map((w) => w.code)).toEqual(['DANGLING_EDGE']);
+
+  const archive = await openArchive(adapter());
+  const targets = [createMemoryIntentStore(), await openArchiveIntentStore({ archive })];
+  for (const target of targets) {
+    await restoreBackup(target, new Uint8Array(await upload.arrayBuffer()));
+    expect(await observe(target)).toEqual(expected);
+    expect(serializeBackup(await createBackup(target, { manifest: data.manifest, now: () => 1_750_000_000_000 }))).toBe(serializeBackup(data));
+  }
+  // Reopened on the same storage: all there.
+  expect(await observe(await openFileIntentStore({ adapter: adapter(), key: 'ccos/intent-graph.json' }))).toEqual(expected);
+  expect(await observe(await openArchiveIntentStore({ archive: await openArchive(adapter()) }))).toEqual(expected);
+  await archive.close();
+}
+
+describe('intent graph backups in a real browser', () => {
+  it('is really Chromium', () => {
+    expect(navigator.userAgent).toContain('Chrome');
+  });
+
+  it('round trip over the memory adapter: file store -> Blob -> archive and memory stores', async () => {
+    const shared = new Map<string, Uint8Array>();
+    await roundTrip(() => memoryAdapter({ store: shared }));
+  });
+
+  it('restores the CCOS fixture', async () => {
+    const store = createMemoryIntentStore();
+    const report = await restoreBackup(store, ccosV11);
+    expect(report).toMatchObject({ version: '1.1', intents: 3, edges: 3, warnings: [] });
+    expect((await store.get('intent-c4d8'))!.goal).toContain('café');
+  });
+
+  it('downloadBackup hands the whole backup to the browser as one Blob download', async () => {
+    const store = createMemoryIntentStore();
+    await store.replaceAll(sampleGraph());
+    const data = await store.backup({ now: () => 1_724_230_700_000 });
+    const clicked: { href: string; download: string }[] = [];
+    const originalClick = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
+      clicked.push({ href: this.href, download: this.download });
+    };
+    try {
+      downloadBackup(data);
+    } finally {
+      HTMLAnchorElement.prototype.click = originalClick;
+    }
+    expect(clicked).toHaveLength(1);
+    expect(clicked[0]!.download).toBe('intent-graph-2024-08-21T08-58-20Z.json');
+    expect(clicked[0]!.href.startsWith('blob:')).toBe(true);
+    const text = await (await fetch(clicked[0]!.href)).text();
+    expect(text).toBe(serializeBackup(data));
+  });
+
+  it('RTFS snapshot round trip in the browser', () => {
+    const g = sampleGraph();
+    expect(readRtfsSnapshot(printRtfsSnapshot(g))).toEqual(g);
+  });
+});
