@@ -184,3 +184,19 @@ describe('compareRtfsSnapshot', () => {
     expect(warnings[20]!.message).toContain('and 10 more');
   });
 });
+
+describe('printRtfsSnapshot refuses an invalid graph with a typed error naming the path', () => {
+  it('NaN weight, key that is not the id, missing field', () => {
+    const bad = (g: unknown) => {
+      try {
+        printRtfsSnapshot(g as IntentGraph);
+      } catch (e) {
+        return e as { code: string; path: string };
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(bad({ intents: {}, edges: [makeEdge('a', 'b', { weight: NaN })] })).toMatchObject({ code: 'INVALID_BACKUP', path: '$.edges[0].weight' });
+    expect(bad({ intents: { a: makeIntent('b') }, edges: [] })).toMatchObject({ code: 'INVALID_BACKUP', path: '$.intents.a.intent_id' });
+    expect(bad(null)).toMatchObject({ code: 'INVALID_BACKUP', path: '$' });
+  });
+});

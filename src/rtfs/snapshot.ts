@@ -23,10 +23,10 @@
  * @module
  */
 import { isWellFormedString } from '../canonical.js';
-import { RtfsSyntaxError } from '../errors.js';
+import { InvalidBackupError, RtfsSyntaxError } from '../errors.js';
 import { EDGE_FIELDS, INTENT_FIELDS, hasOwn, isNullable, setOwn, type FieldKind, type FieldSpec } from '../intent-graph/schema.js';
 import { U32_MAX, type Edge, type IntentGraph, type StorableIntent } from '../intent-graph/types.js';
-import { DEFAULT_MAX_STRING_LENGTH, type GraphWarning } from '../intent-graph/validate.js';
+import { DEFAULT_MAX_STRING_LENGTH, validateGraph, type GraphWarning } from '../intent-graph/validate.js';
 import { printRtfsFloat, printRtfsInteger, printRtfsString } from './printer.js';
 import { readRtfs, type RtfsNode, type RtfsPosition } from './reader.js';
 
@@ -68,10 +68,13 @@ function printFields(fields: readonly FieldSpec[], value: Record<string, unknown
 
 /**
  * Renders `graph` as an RTFS snapshot. Deterministic: intents sorted by id,
- * map entries by key, edges in their list order. `graph` must be valid (as
- * the stores and `validateGraph` guarantee).
+ * map entries by key, edges in their list order. An invalid graph is refused
+ * with `InvalidBackupError` naming the offending path.
  */
 export function printRtfsSnapshot(graph: IntentGraph): string {
+  // Bad input is a typed error naming its path, never a half-printed snapshot.
+  if (typeof graph !== 'object' || graph === null) throw new InvalidBackupError('$', 'printRtfsSnapshot expects { intents, edges }');
+  graph = validateGraph(graph, { maxStringLength: Infinity }).graph;
   const lines = [RTFS_SNAPSHOT_HEADER, '(intent-graph'];
   const ids = Object.keys(graph.intents).sort(byCodeUnits);
   lines.push(ids.length === 0 ? '  (intents)' : '  (intents');
