@@ -24,6 +24,8 @@ export interface CliContext extends CliIo {
   /** The adapter under --store. */
   adapter(): Promise<StorageAdapter>;
   progress(label: string): ProgressBar;
+  /** Registers cleanup run when the command ends (before the stores close). */
+  onClose(fn: () => Promise<void>): void;
   /** Writes one line of data to stdout. */
   out(line: string): void;
   /** Writes an informational line to stderr (suppressed by --quiet). */

@@ -8,6 +8,8 @@ import { openArchive } from '../archive/index.js';
 import type { ContentArchive } from '../archive/types.js';
 import { parseCliArgs, type ParsedArgs } from './args.js';
 import * as archiveCommands from './commands/archive.js';
+import * as graphCommands from './commands/graph.js';
+import * as transferCommands from './commands/transfer.js';
 import type { CliContext, CliIo, Command } from './context.js';
 import { describeError, EXIT, exitCodeOf, usageError } from './errors.js';
 import { HELP } from './help.js';
@@ -25,6 +27,13 @@ const COMMANDS: Record<string, { run: Command; writes: boolean | ((a: ParsedArgs
   stats: { run: archiveCommands.stats, writes: false },
   verify: { run: archiveCommands.verify, writes: false },
   gc: { run: archiveCommands.gc, writes: false },
+  export: { run: transferCommands.exportCommand, writes: false },
+  import: { run: transferCommands.importCommand, writes: true },
+  sync: { run: transferCommands.sync, writes: false },
+  backup: { run: graphCommands.backup, writes: false },
+  restore: { run: graphCommands.restore, writes: true },
+  intents: { run: graphCommands.intents, writes: (a) => a.positionals[0] === 'add' },
+  edges: { run: graphCommands.edges, writes: (a) => a.positionals[0] === 'add' },
 };
 
 /** Runs the CLI; resolves the exit code. Never throws. */
@@ -82,6 +91,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
       archive: async () => (await store()).archive,
       adapter: async () => (await store()).adapter,
       openSpec: (spec) => open(spec, true),
+      onClose: (fn) => void closers.unshift(fn),
       progress: (label) => progressBar(label, showProgress, io.stderr),
       out: (line) => void io.stdout.write(`${line}\n`),
       info: (line) => void (quiet ? undefined : io.stderr.write(`${line}\n`)),
