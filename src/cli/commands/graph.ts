@@ -41,7 +41,7 @@ export const backup: Command = async (ctx) => {
   await writeOutput(out!, backupToBytes(data));
   const summary = { file: out, intents: Object.keys(data.intents).length, edges: data.edges.length, timestamp: data.timestamp };
   if (ctx.json) ctx.out(JSON.stringify(summary));
-  else ctx.info(`backed up ${summary.intents} intents and ${summary.edges} edges to ${out}`);
+  else ctx.info(`backed up ${plural(summary.intents, 'intent')} and ${plural(summary.edges, 'edge')} to ${out}`);
   return EXIT.ok;
 };
 
@@ -53,7 +53,7 @@ export const restore: Command = async (ctx) => {
   const report = await store.restore(bytes, { signal: ctx.signal });
   for (const w of report.warnings) ctx.info(`archive-storage: warning: ${w.code}: ${w.message}`);
   if (ctx.json) ctx.out(JSON.stringify(report));
-  else ctx.info(`restored ${report.intents} intents and ${report.edges} edges (backup version ${report.version})`);
+  else ctx.info(`restored ${plural(report.intents, 'intent')} and ${plural(report.edges, 'edge')} (backup version ${report.version})`);
   return EXIT.ok;
 };
 
@@ -120,6 +120,7 @@ async function intentsLs(ctx: CliContext, rest: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const oneLine = (s: string) => s.replace(/[\r\n\t]+/g, ' ');
 
 async function intentsShow(ctx: CliContext, rest: string[]): Promise<number> {
