@@ -17,6 +17,7 @@ const entries: Record<string, string> = {
   'adapters/node-fs': 'adapters/node-fs.ts',
   'adapters/sqlite': 'adapters/sqlite.ts',
   'adapters/s3': 'adapters/s3.ts',
+  'adapters/bundle-file': 'adapters/bundle-file.ts',
   cli: 'src/cli/main.ts',
 };
 

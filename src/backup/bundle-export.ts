@@ -231,18 +231,20 @@ export async function* exportBundle(archive: ContentArchive, options: ExportBund
   const compressed = new Float64Array(n);
   const offsets = new Float64Array(n);
   const methods = new Uint8Array(n);
-  const inFlight: Promise<Uint8Array>[] = [];
+  const inFlight: { hash: string; bytes: Promise<Uint8Array> }[] = [];
   const fetch = (i: number) => {
-    const p = archive.getBytes(table.hashAt(i), { signal });
-    p.catch(() => {}); // awaited below in order; this only keeps an early failure from being reported as unhandled
-    inFlight.push(p);
+    const hash = table.hashAt(i);
+    const bytes = archive.getBytes(hash, { signal });
+    bytes.catch(() => {}); // awaited below in order; this only keeps an early failure from being reported as unhandled
+    inFlight.push({ hash, bytes });
   };
   for (let i = 0; i < Math.min(READ_AHEAD, n); i++) fetch(i);
   for (let i = 0; i < n; i++) {
     throwIfAborted(signal);
-    const bytes = await inFlight.shift()!;
+    const next = inFlight.shift()!;
+    const hash = next.hash;
+    const bytes = await next.bytes;
     if (i + READ_AHEAD < n) fetch(i + READ_AHEAD);
-    const hash = table.hashAt(i);
     if (bytes.length !== table.sizeAt(i)) {
       throw new CorruptObjectError(hash, hash, `object ${hash} is ${bytes.length} bytes but the index says ${table.sizeAt(i)}; run archive.rebuildIndex() and export again`);
     }

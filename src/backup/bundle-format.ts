@@ -45,7 +45,8 @@ export const PROTOTYPE_KEYS: ReadonlySet<string> = /* @__PURE__ */ new Set([
 ]);
 
 const OBJECT_NAME = /^objects\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.json$/;
-const HEX = '0123456789abcdef';
+/** Two hex digits of every byte value. */
+const HEX2: readonly string[] = /* @__PURE__ */ Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
 /** What an entry name refers to. */
 export type BundleEntryRef =
@@ -139,12 +140,10 @@ export class ObjectTable {
 
   /** The hash at `i`, lowercase hex. */
   hashAt(i: number): string {
+    const h = this.hashes;
+    const b = i * 32;
     let s = '';
-    const base = i * 32;
-    for (let k = 0; k < 32; k++) {
-      const b = this.hashes[base + k]!;
-      s += HEX[b >> 4]! + HEX[b & 15]!;
-    }
+    for (let k = b; k < b + 32; k += 4) s += HEX2[h[k]!]! + HEX2[h[k + 1]!]! + HEX2[h[k + 2]!]! + HEX2[h[k + 3]!]!;
     return s;
   }
 
