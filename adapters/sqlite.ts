@@ -88,7 +88,7 @@ type Database = BetterSqlite3.Database;
  */
 export async function sqliteAdapter(options: SqliteAdapterOptions): Promise<StorageAdapter> {
   const config = checkOptions(options);
-  const Driver = await _loadDriver();
+  const Driver = (await _loadDriver()) as DatabaseConstructor;
   const db = openDatabase(Driver, config);
   return makeAdapter(db, config);
 }
@@ -127,10 +127,12 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
 }
 
 /**
- * Imports better-sqlite3 (or what `importer` gives), mapping "not installed"
- * to `DependencyMissingError`. Internal: exported for the tests.
+ * Imports better-sqlite3 (or what `importer` gives) and returns its Database
+ * constructor, mapping "not installed" to `DependencyMissingError`. Internal:
+ * exported for the tests; typed `unknown` so the published declarations never
+ * need better-sqlite3's types.
  */
-export async function _loadDriver(importer: () => Promise<unknown> = () => import('better-sqlite3')): Promise<DatabaseConstructor> {
+export async function _loadDriver(importer: () => Promise<unknown> = () => import('better-sqlite3')): Promise<unknown> {
   let mod: unknown;
   try {
     mod = await importer();
@@ -145,7 +147,7 @@ export async function _loadDriver(importer: () => Promise<unknown> = () => impor
   if (typeof Driver !== 'function') {
     throw new DependencyMissingError('sqlite: the module better-sqlite3 does not export a Database constructor; reinstall it with `npm install better-sqlite3`');
   }
-  return Driver as DatabaseConstructor;
+  return Driver;
 }
 
 /** Errors that mean the native addon, not the database, failed to load. */
@@ -269,12 +271,12 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     throwIfAborted(opts?.signal);
     if (key !== undefined) assertValidKey(key);
   };
-  /** Runs one synchronous database step, wrapping its failure. */
-  const run = <T>(what: string, step: () => T): T => {
+  /** Runs one synchronous database step, wrapping its failure as `<op> <subject>` (built only on failure). */
+  const run = <T>(op: string, subject: string, step: () => T): T => {
     try {
       return step();
     } catch (e) {
-      throw wrapError(e, what);
+      throw wrapError(e, subject === '' ? op : `${op} ${subject}`);
     }
   };
 
@@ -310,40 +312,40 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     capabilities,
     async read(key, opts) {
       enter(key, opts);
-      const blob = run(`read ${key}`, () => sql.read.get(key));
+      const blob = run('read', key, () => sql.read.get(key));
       return blob === undefined ? undefined : fromBlob(blob);
     },
     async has(key, opts) {
       enter(key, opts);
-      return run(`has ${key}`, () => sql.has.get(key)) !== undefined;
+      return run('has', key, () => sql.has.get(key)) !== undefined;
     },
     async write(key, bytes, opts) {
       enter(key, opts);
-      run(`write ${key}`, () => sql.upsert.run(key, asBlob(bytes)));
+      run('write', key, () => sql.upsert.run(key, asBlob(bytes)));
     },
     async writeMany(entries, opts) {
       enter(undefined, opts);
       for (const e of entries) assertValidKey(e.key);
       if (entries.length === 0) return;
-      run(`writeMany (${entries.length} entries)`, () => writeAll(entries));
+      run('writeMany', `(${entries.length} entries)`, () => writeAll(entries));
     },
     async create(key, bytes, opts) {
       enter(key, opts);
-      return run(`create ${key}`, () => sql.create.run(key, asBlob(bytes))).changes === 1;
+      return run('create', key, () => sql.create.run(key, asBlob(bytes))).changes === 1;
     },
     async append(key, bytes, opts) {
       enter(key, opts);
-      run(`append ${key}`, () => appendOne.immediate(key, bytes));
+      run('append', key, () => appendOne.immediate(key, bytes));
     },
     async delete(key, opts) {
       enter(key, opts);
-      run(`delete ${key}`, () => sql.delete.run(key));
+      run('delete', key, () => sql.delete.run(key));
     },
     async *list(prefix, opts) {
       enter(undefined, opts);
       assertValidPrefix(prefix);
       const end = prefix + PREFIX_END;
-      let page = run(`list ${prefix}`, () => sql.firstPage.all(prefix, end, config.listPageSize));
+      let page = run('list', prefix, () => sql.firstPage.all(prefix, end, config.listPageSize));
       while (page.length > 0) {
         for (const key of page) {
           throwIfAborted(opts?.signal);
@@ -352,7 +354,7 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
         if (page.length < config.listPageSize) return;
         enter(undefined, opts);
         const last = page[page.length - 1]!;
-        page = run(`list ${prefix}`, () => sql.nextPage.all(last, end, config.listPageSize));
+        page = run('list', prefix, () => sql.nextPage.all(last, end, config.listPageSize));
       }
     },
     lock<T>(name: string, fn: () => Promise<T>, opts?: LockOptions): Promise<T> {
@@ -388,7 +390,7 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
           } finally {
             clearInterval(renew);
             heartbeats.delete(renew);
-            if (!closed) run(`release lock ${name}`, () => sql.lockRelease.run(name, owner));
+            if (!closed) run('release lock', name, () => sql.lockRelease.run(name, owner));
           }
         },
         { signal, timeoutMs },
@@ -396,7 +398,7 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     },
     async estimate(opts): Promise<StorageEstimate> {
       enter(undefined, opts);
-      return run('estimate', () => {
+      return run('estimate', '', () => {
         const pages = Number(db.pragma('page_count', { simple: true }));
         const pageSize = Number(db.pragma('page_size', { simple: true }));
         return { usage: pages * pageSize };
@@ -407,7 +409,7 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
       closed = true;
       for (const h of heartbeats) clearInterval(h);
       heartbeats.clear();
-      run('close', () => db.close());
+      run('close', '', () => db.close());
     },
   };
 }

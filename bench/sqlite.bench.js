@@ -1,0 +1,147 @@
+// The archive on the SQLite adapter next to raw better-sqlite3 doing the same inserts and reads,
+// in the same run, on files in a temp dir. Durability `strict` (synchronous=FULL, the adapter's
+// default) and `relaxed` (NORMAL) are each compared with a raw connection using the same setting.
+// Cases are interleaved round by round, so a load change on a shared machine hits every case alike.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { canonicalBytes, objectKey, openArchive, sha256Hex } from '../dist/index.js';
+import { memoryAdapter } from '../dist/adapters/memory.js';
+import { sqliteAdapter } from '../dist/adapters/sqlite.js';
+import { fmt, median, table } from './lib.js';
+
+const BATCH = 2000; // values per putMany / raw transaction
+const SINGLES = 200; // values per round of single puts / autocommit inserts (fsync-bound when strict)
+const READS = 5000; // point reads per round
+const ROUNDS = 7;
+
+/** Distinct small JSON values (about 200 bytes canonical). */
+function dataset(tag, count) {
+  return Array.from({ length: count }, (_, i) => ({
+    tag,
+    i,
+    name: `item ${i} of ${tag}`,
+    tags: ['alpha', 'beta', String(i % 13)],
+    meta: { created: 1_700_000_000 + i, score: i / 7, ok: i % 2 === 0 },
+  }));
+}
+
+/** Fresh values (and their rows) for the warm-up (-1) and every round, made before any timing. */
+function perRound(tag, count) {
+  const out = new Map();
+  for (let r = -1; r < ROUNDS; r++) {
+    const values = dataset(`${tag}-${r}`, count);
+    const rows = values.map((v) => {
+      const bytes = canonicalBytes(v);
+      return { hash: sha256Hex(bytes), key: objectKey(sha256Hex(bytes)), bytes };
+    });
+    out.set(r, { values, rows });
+  }
+  return out;
+}
+
+/** Runs every case once per round (after one warm-up), in turn; median ops/s per case. */
+export async function interleaved(cases, rounds = ROUNDS) {
+  for (const c of cases) await c.fn(-1);
+  const rates = cases.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, c] of cases.entries()) {
+      const t0 = performance.now();
+      await c.fn(r);
+      rates[i].push((c.ops * 1000) / (performance.now() - t0));
+    }
+  }
+  return rates.map(median);
+}
+
+function rawDb(file, synchronous) {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  db.exec('CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY NOT NULL, bytes BLOB NOT NULL)');
+  return db;
+}
+
+export async function run() {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-sqlite-'));
+  const rows = [];
+  try {
+    for (const [durability, synchronous] of [['strict', 'FULL'], ['relaxed', 'NORMAL']]) {
+      const raw = rawDb(join(dir, `raw-${durability}.sqlite`), synchronous);
+      const insert = raw.prepare('INSERT INTO entries (key, bytes) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET bytes = excluded.bytes');
+      const insertAll = raw.transaction((list) => {
+        for (const r of list) insert.run(r.key, r.bytes);
+      });
+      const select = raw.prepare('SELECT bytes FROM entries WHERE key = ?').pluck();
+      const adapter = await sqliteAdapter({ file: join(dir, `archive-${durability}.sqlite`), durability });
+      const archive = await openArchive(adapter);
+      const rawOnly = await sqliteAdapter({ file: join(dir, `adapter-${durability}.sqlite`), durability });
+      const inMemory = await openArchive(memoryAdapter());
+
+      const data = Object.fromEntries(
+        ['rawAuto', 'rawTx', 'writeMany', 'canon', 'put', 'putMany', 'memPutMany'].map((name) => [
+          name,
+          perRound(`${name}-${durability}`, name === 'rawAuto' || name === 'put' ? SINGLES : BATCH),
+        ]),
+      );
+      // Something to read: one batch in each store.
+      const readSet = data.rawTx.get(-1).rows;
+      insertAll(readSet);
+      await archive.putMany(data.putMany.get(-1).values);
+      const archiveHashes = data.putMany.get(-1).rows.map((r) => r.hash);
+      await rawOnly.writeMany(readSet);
+      const adapterKeys = readSet.map((r) => r.key);
+
+      // Writes first, then reads on the archive reopened after close(), so background index
+      // compaction started by the writes never overlaps a read measurement.
+      const writes = [
+        { name: 'raw autocommit insert', ops: SINGLES, fn: (r) => data.rawAuto.get(r).rows.forEach((x) => insert.run(x.key, x.bytes)) },
+        { name: `raw insert, one transaction of ${BATCH}`, ops: BATCH, fn: (r) => insertAll(data.rawTx.get(r).rows) },
+        { name: `adapter writeMany (same ${BATCH} rows)`, ops: BATCH, fn: (r) => rawOnly.writeMany(data.writeMany.get(r).rows), vs: 1 },
+        { name: 'canonicalBytes + sha256Hex only (no storage)', ops: BATCH, fn: (r) => data.canon.get(r).values.forEach((v) => sha256Hex(canonicalBytes(v))), vs: 1 },
+        { name: 'archive put (one commit each)', ops: SINGLES, fn: async (r) => { for (const v of data.put.get(r).values) await archive.put(v); }, vs: 0 },
+        { name: `archive putMany (${BATCH})`, ops: BATCH, fn: (r) => archive.putMany(data.putMany.get(r).values), vs: 1 },
+        { name: `archive putMany (${BATCH}) on the memory adapter`, ops: BATCH, fn: (r) => inMemory.putMany(data.memPutMany.get(r).values), vs: 1 },
+      ];
+      const writeRates = await interleaved(writes);
+      await archive.close();
+      const reopened = await openArchive(adapter);
+      const reads = [
+        { name: 'raw point read', ops: READS, fn: () => { for (let i = 0; i < READS; i++) select.get(readSet[i % BATCH].key); } },
+        { name: 'adapter read', ops: READS, fn: async () => { for (let i = 0; i < READS; i++) await rawOnly.read(adapterKeys[i % BATCH]); }, vs: 0 },
+        { name: 'archive get (verified)', ops: READS, fn: async () => { for (let i = 0; i < READS; i++) await reopened.get(archiveHashes[i % BATCH]); }, vs: 0 },
+      ];
+      const readRates = await interleaved(reads);
+      const count = (await reopened.stats()).count;
+      const verifyRates = [];
+      for (let r = 0; r < 3; r++) {
+        const t0 = performance.now();
+        await reopened.verify();
+        verifyRates.push((count * 1000) / (performance.now() - t0));
+      }
+      const report = (list, rates) => {
+        for (const [i, c] of list.entries()) {
+          const base = c.vs === undefined ? undefined : c.vs;
+          rows.push({
+            durability,
+            operation: c.name,
+            'ops/s': fmt(rates[i]),
+            'x baseline': base === undefined ? '' : `${(rates[i] / rates[base]).toFixed(2)} (${list[base].name})`,
+          });
+        }
+      };
+      report(writes, writeRates);
+      report([...reads, { name: `archive verify (${count} objects, objects/s)`, vs: 0 }], [...readRates, median(verifyRates)]);
+      raw.close();
+      await reopened.close();
+      await inMemory.close();
+      await adapter.close();
+      await rawOnly.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  table(`SQLite adapter vs raw better-sqlite3 (WAL; ~200-byte values; medians of ${ROUNDS} interleaved rounds)`, rows);
+  return rows;
+}
