@@ -219,8 +219,17 @@ function wrapError(e: unknown, what: string): ArchiveStorageError {
 
 /** A Buffer view of `bytes` (no copy): SQLite copies bound blobs itself. */
 const asBlob = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-/** A plain Uint8Array over a blob better-sqlite3 returned (a fresh Buffer the caller may own). */
-const fromBlob = (blob: Buffer): Uint8Array => new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+const utf8 = new TextEncoder();
+/**
+ * The bytes of a stored value: a plain Uint8Array over the fresh Buffer better-sqlite3 returns for a
+ * BLOB. A row another tool wrote as TEXT (SQLite columns are loosely typed) reads as its UTF-8 bytes;
+ * anything else (a number, NULL) is not bytes and is refused.
+ */
+function fromBlob(value: unknown, key: string): Uint8Array {
+  if (Buffer.isBuffer(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (typeof value === 'string') return utf8.encode(value);
+  throw new BackendError(`sqlite: read ${key}: the row holds a ${value === null ? 'NULL' : typeof value}, not bytes; it was not written by this adapter`);
+}
 
 function makeAdapter(db: Database, config: Config): StorageAdapter {
   const capabilities: AdapterCapabilities = Object.freeze({
@@ -233,7 +242,7 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
   });
 
   const sql = {
-    read: db.prepare<[string], Buffer>('SELECT bytes FROM entries WHERE key = ?').pluck(),
+    read: db.prepare<[string], unknown>('SELECT bytes FROM entries WHERE key = ?').pluck(),
     has: db.prepare<[string], number>('SELECT 1 FROM entries WHERE key = ?').pluck(),
     upsert: db.prepare<[string, Buffer]>('INSERT INTO entries (key, bytes) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET bytes = excluded.bytes'),
     create: db.prepare<[string, Buffer]>('INSERT OR IGNORE INTO entries (key, bytes) VALUES (?, ?)'),
@@ -251,7 +260,7 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
   });
   const appendOne = db.transaction((key: string, bytes: Uint8Array) => {
     const old = sql.read.get(key);
-    const joined = old ? Buffer.concat([old, bytes]) : asBlob(bytes);
+    const joined = old === undefined ? asBlob(bytes) : Buffer.concat([fromBlob(old, key), bytes]);
     sql.upsert.run(key, joined);
   });
   /** One attempt to take the lease `name`: free or stale leases are taken over. */
@@ -313,7 +322,7 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     async read(key, opts) {
       enter(key, opts);
       const blob = run('read', key, () => sql.read.get(key));
-      return blob === undefined ? undefined : fromBlob(blob);
+      return blob === undefined ? undefined : fromBlob(blob, key);
     },
     async has(key, opts) {
       enter(key, opts);

@@ -7,7 +7,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { _loadDriver, sqliteAdapter } from '../adapters/sqlite.js';
 import type { StorageAdapter } from '../src/adapter.js';
 import { isArchiveStorageError } from '../src/errors.js';
+import { openArchive } from '../src/archive/index.js';
+import { sha256Hex } from '../src/hash.js';
 import { runAdapterConformance } from './conformance/adapter-suite.js';
+
+/** The statement docs/sqlite-s3.md gives for databases of the original scaffold (kept identical to it). */
+const MIGRATION_SQL = `INSERT OR IGNORE INTO entries (key, bytes)
+  SELECT 'objects/' || substr(hash, 1, 2) || '/' || substr(hash, 3, 2) || '/' || hash || '.json', CAST(payload AS BLOB)
+  FROM objects;`;
 
 const root = mkdtempSync(join(tmpdir(), 'sqlite-adapter-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -156,6 +163,38 @@ describe('sqlite adapter', () => {
     expect(await b.read('log')).toEqual(new Uint8Array([97, 98, 0, 255, 0]));
     expect((await b.estimate!()).usage).toBeGreaterThan(0);
     await b.close?.();
+  });
+
+  it('a row another tool wrote as TEXT reads as its UTF-8 bytes; a number is refused with BACKEND_FAILURE', async () => {
+    const file = freshFile();
+    const a = await sqliteAdapter({ file });
+    const db = new Database(file);
+    db.prepare('INSERT INTO entries (key, bytes) VALUES (?, ?), (?, ?)').run('text', '{"é":1}', 'number', 42);
+    db.close();
+    expect(await a.read('text')).toEqual(enc.encode('{"é":1}'));
+    expect(await codeOf(a.read('number'))).toBe('BACKEND_FAILURE');
+    expect(await a.has('number')).toBe(true);
+    await a.close?.();
+  });
+
+  it('the migration in docs/sqlite-s3.md moves the original scaffold objects table into a verifiable archive', async () => {
+    const file = freshFile();
+    const legacy = new Database(file);
+    legacy.exec('CREATE TABLE objects (hash TEXT PRIMARY KEY, payload TEXT NOT NULL, stored_at INTEGER NOT NULL, size INTEGER NOT NULL)');
+    const payloads = ['{"a":1}', '{"b":[1,2,"x"]}', '"just a string"'];
+    const insert = legacy.prepare('INSERT INTO objects VALUES (?, ?, ?, ?)');
+    for (const p of payloads) insert.run(sha256Hex(p), p, 1_700_000_000, p.length);
+    legacy.close();
+    const adapter = await sqliteAdapter({ file }); // creates the entries table beside the old one
+    const db = new Database(file);
+    db.exec(MIGRATION_SQL);
+    db.close();
+    const archive = await openArchive(adapter);
+    expect((await archive.verify()).ok).toBe(true);
+    expect(await archive.get(sha256Hex(payloads[1]!))).toEqual({ b: [1, 2, 'x'] });
+    expect((await archive.stats()).count).toBe(3);
+    await archive.close();
+    await adapter.close?.();
   });
 
   describe('lock across connections', () => {
