@@ -3,6 +3,7 @@ import { defineConfig } from 'vite';
 import { playwright } from '@vitest/browser-playwright';
 import { builtinModules } from 'node:module';
 import pkg from './package.json' with { type: 'json' };
+import { browserPeerCommands } from './test/browser-commands.js';
 
 /**
  * One config for the library build and for the three vitest projects.
@@ -17,6 +18,7 @@ const entries: Record<string, string> = {
   'adapters/node-fs': 'adapters/node-fs.ts',
   'adapters/sqlite': 'adapters/sqlite.ts',
   'adapters/s3': 'adapters/s3.ts',
+  'adapters/indexeddb': 'adapters/indexeddb.ts',
   'adapters/bundle-file': 'adapters/bundle-file.ts',
   cli: 'src/cli/main.ts',
 };
@@ -81,6 +83,8 @@ export default defineConfig({
             enabled: true,
             headless: true,
             screenshotFailures: false,
+            // Second same-origin pages for the multi-tab storage tests (test/browser-commands.ts).
+            commands: browserPeerCommands,
             provider: playwright({
               launchOptions: {
                 executablePath: chromium,

@@ -1,0 +1,415 @@
+/**
+ * The IndexedDB adapter in real headless Chromium: the conformance suite
+ * unchanged, plus what only a browser can show — coalesced transactions, the
+ * durability hint, a real quota error, a wiped database, a second tab, a reload.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { commands } from 'vitest/browser';
+import { deleteIndexedDbArchive, indexedDbAdapter, requestPersistentStorage } from '../adapters/indexeddb.js';
+import { isArchiveStorageError } from '../src/errors.js';
+import { runAdapterConformance } from './conformance/adapter-suite.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+let counter = 0;
+const uniqueName = (tag: string) => `test-${tag}-${Date.now().toString(36)}-${++counter}`;
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    return isArchiveStorageError(e) ? e.code : `not an SDK error: ${String(e)}`;
+  }
+  return undefined;
+}
+
+/** Opens a raw connection (no adapter) to look at what is really stored. */
+function rawOpen(name: string): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(name);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function rawGet(db: IDBDatabase, store: string, key: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = db.transaction(store, 'readonly').objectStore(store).get(key);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Counts the readwrite transactions opened (and their durability hints) while `fn` runs. */
+async function countWriteTransactions(fn: () => Promise<void>): Promise<{ count: number; durabilities: string[] }> {
+  const original = IDBDatabase.prototype.transaction;
+  const durabilities: string[] = [];
+  IDBDatabase.prototype.transaction = function (this: IDBDatabase, stores: string | string[], mode?: IDBTransactionMode, options?: IDBTransactionOptions) {
+    if (mode === 'readwrite') durabilities.push(options?.durability ?? 'unset');
+    return original.call(this, stores, mode, options);
+  } as typeof original;
+  try {
+    await fn();
+  } finally {
+    IDBDatabase.prototype.transaction = original;
+  }
+  return { count: durabilities.length, durabilities };
+}
+
+const toDelete: string[] = [];
+afterAll(async () => {
+  for (const name of toDelete) await deleteIndexedDbArchive(name).catch(() => {});
+});
+
+runAdapterConformance('indexeddb', async () => {
+  const name = uniqueName('conf');
+  const adapter = indexedDbAdapter({ name });
+  return {
+    adapter,
+    reopen: async () => indexedDbAdapter({ name, mustExist: true }),
+    teardown: async () => {
+      await adapter.close?.();
+      await deleteIndexedDbArchive(name);
+    },
+  };
+});
+
+describe('indexeddb adapter in Chromium', () => {
+  const open: { close?: () => Promise<void> }[] = [];
+  const adapterFor = (tag: string, extra: Partial<Parameters<typeof indexedDbAdapter>[0]> = {}) => {
+    const name = uniqueName(tag);
+    toDelete.push(name);
+    const adapter = indexedDbAdapter({ name, ...extra });
+    open.push(adapter);
+    return { name, adapter };
+  };
+  afterEach(async () => {
+    for (const a of open.splice(0)) await a.close?.();
+  });
+
+  it('coalesces writes issued together into few transactions, each resolving on commit', async () => {
+    const { name, adapter } = adapterFor('coalesce');
+    await adapter.write('warm', enc.encode('up')); // opens the database outside the count
+    const { count } = await countWriteTransactions(async () => {
+      await Promise.all(Array.from({ length: 300 }, (_, i) => adapter.write(`c/${i}`, enc.encode(`v${i}`))));
+    });
+    expect(count).toBeLessThanOrEqual(2);
+    // Committed when resolved: a separate raw connection sees every value at once.
+    const raw = await rawOpen(name);
+    try {
+      for (const i of [0, 150, 299]) expect(dec.decode((await rawGet(raw, 'kv', `c/${i}`)) as Uint8Array)).toBe(`v${i}`);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('writes issued while a transaction runs go together in the next one (group commit)', async () => {
+    const { adapter } = adapterFor('group');
+    await adapter.write('warm', enc.encode('up'));
+    const { count } = await countWriteTransactions(async () => {
+      const first = adapter.write('g/first', enc.encode('1'));
+      await Promise.resolve(); // the first write is now in its own transaction
+      const rest = Array.from({ length: 100 }, (_, i) => adapter.write(`g/${i}`, enc.encode(String(i))));
+      await Promise.all([first, ...rest]);
+    });
+    expect(count).toBe(2);
+    expect(await adapter.read('g/99')).toEqual(enc.encode('99'));
+  });
+
+  it('a lone awaited write is one transaction and visible to a fresh connection when it resolves', async () => {
+    const { name, adapter } = adapterFor('lone');
+    await adapter.write('warm', enc.encode('up'));
+    const raw = await rawOpen(name);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const { count } = await countWriteTransactions(() => adapter.write(`s/${i}`, enc.encode(`x${i}`)));
+        expect(count).toBe(1);
+        expect(dec.decode((await rawGet(raw, 'kv', `s/${i}`)) as Uint8Array)).toBe(`x${i}`);
+      }
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('writeMany is one transaction', async () => {
+    const { adapter } = adapterFor('many');
+    await adapter.write('warm', enc.encode('up'));
+    const entries = Array.from({ length: 1000 }, (_, i) => ({ key: `m/${i % 10}/${i}`, bytes: enc.encode(`e${i}`) }));
+    const { count } = await countWriteTransactions(() => adapter.writeMany!(entries));
+    expect(count).toBe(1);
+    expect(await adapter.read('m/9/999')).toEqual(enc.encode('e999'));
+  });
+
+  it('uses the relaxed durability hint by default and strict when asked', async () => {
+    const relaxed = adapterFor('relaxed').adapter;
+    const strict = adapterFor('strict', { durability: 'strict' }).adapter;
+    expect(relaxed.capabilities.durability).toBe('relaxed');
+    expect(strict.capabilities.durability).toBe('strict');
+    const a = await countWriteTransactions(() => relaxed.write('k', enc.encode('1')));
+    const b = await countWriteTransactions(() => strict.write('k', enc.encode('1')));
+    expect(a.durabilities).toEqual(['relaxed']);
+    expect(b.durabilities).toEqual(['strict']);
+  });
+
+  it('applies coalesced operations in call order (write, create, delete, append)', async () => {
+    const { adapter } = adapterFor('order');
+    const results = await Promise.all([
+      adapter.write('o/a', enc.encode('one')),
+      adapter.create!('o/a', enc.encode('never')),
+      adapter.delete('o/a'),
+      adapter.create!('o/a', enc.encode('two')),
+      adapter.append!('o/a', enc.encode('+three')),
+      adapter.append!('o/b', enc.encode('fresh')),
+      adapter.write('o/c', enc.encode('gone')),
+      adapter.delete('o/c'),
+    ]);
+    expect(results[1]).toBe(false);
+    expect(results[3]).toBe(true);
+    expect(dec.decode((await adapter.read('o/a'))!)).toBe('two+three');
+    expect(dec.decode((await adapter.read('o/b'))!)).toBe('fresh');
+    expect(await adapter.has('o/c')).toBe(false);
+  });
+
+  it('stores a small view of a big buffer as just the view', async () => {
+    const { name, adapter } = adapterFor('view');
+    const big = new Uint8Array(1024 * 1024).fill(7);
+    big.set(enc.encode('hello'), 1000);
+    await adapter.write('v', big.subarray(1000, 1005));
+    const raw = await rawOpen(name);
+    try {
+      const stored = (await rawGet(raw, 'kv', 'v')) as Uint8Array;
+      expect(stored.buffer.byteLength).toBe(5);
+    } finally {
+      raw.close();
+    }
+    expect(dec.decode((await adapter.read('v'))!)).toBe('hello');
+  });
+
+  it('a write aborted while queued is not written', async () => {
+    const { adapter } = adapterFor('abort');
+    await adapter.write('k', enc.encode('old'));
+    const ctl = new AbortController();
+    const p = adapter.write('k', enc.encode('new'), { signal: ctl.signal });
+    ctl.abort();
+    expect(await codeOf(p)).toBe('ABORTED');
+    expect(await adapter.read('k')).toEqual(enc.encode('old'));
+  });
+
+  it('mustExist on a database that is gone reports STORAGE_CLEARED and creates nothing', async () => {
+    const name = uniqueName('gone');
+    const adapter = indexedDbAdapter({ name, mustExist: true });
+    expect(await codeOf(adapter.read('index.json'))).toBe('STORAGE_CLEARED');
+    expect(await codeOf(adapter.write('x', enc.encode('1')))).toBe('STORAGE_CLEARED');
+    const names = (await indexedDB.databases()).map((d) => d.name);
+    expect(names).not.toContain(name);
+  });
+
+  it('a database cleared between sessions is reported, not taken for an empty archive', async () => {
+    const { name, adapter } = adapterFor('cleared');
+    await adapter.write('index.json', enc.encode('{}'));
+    await adapter.close!();
+    await deleteIndexedDbArchive(name); // what "clear site data" or eviction does
+    const again = indexedDbAdapter({ name, mustExist: true });
+    expect(await codeOf(again.read('index.json'))).toBe('STORAGE_CLEARED');
+  });
+
+  it('a missing sentinel (the store wiped underneath) is reported on open', async () => {
+    const { name, adapter } = adapterFor('sentinel');
+    await adapter.write('k', enc.encode('v'));
+    await adapter.close!();
+    const raw = await rawOpen(name);
+    await new Promise<void>((resolve, reject) => {
+      const tx = raw.transaction(['meta', 'kv'], 'readwrite');
+      tx.objectStore('meta').clear();
+      tx.objectStore('kv').clear();
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    raw.close();
+    const again = indexedDbAdapter({ name });
+    open.push(again);
+    expect(await codeOf(again.has('k'))).toBe('STORAGE_CLEARED');
+  });
+
+  it('a database deleted while open makes later calls STORAGE_CLEARED', async () => {
+    const { name, adapter } = adapterFor('deleted');
+    await adapter.write('k', enc.encode('v'));
+    await deleteIndexedDbArchive(name);
+    expect(await codeOf(adapter.read('k'))).toBe('STORAGE_CLEARED');
+    expect(await codeOf(adapter.write('k', enc.encode('w')))).toBe('STORAGE_CLEARED');
+  });
+
+  it('refuses a missing name with a typed error', () => {
+    expect(() => indexedDbAdapter({ name: '' })).toThrow(/non-empty database name/);
+  });
+
+  it('estimate and requestPersistentStorage report numbers', async () => {
+    const { adapter } = adapterFor('estimate');
+    const est = await adapter.estimate!();
+    expect(typeof est.usage).toBe('number');
+    expect(est.quota).toBeGreaterThan(0);
+    const report = await requestPersistentStorage();
+    expect(typeof report.persisted).toBe('boolean');
+    expect(typeof report.quota).toBe('number');
+  });
+
+  it('lock gives LOCK_TIMEOUT when held too long and ABORTED when its signal aborts', async () => {
+    const { adapter } = adapterFor('lock');
+    let release!: () => void;
+    const held = adapter.lock!('compact', () => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await codeOf(adapter.lock!('compact', async () => 1, { timeoutMs: 50 }))).toBe('LOCK_TIMEOUT');
+    const ctl = new AbortController();
+    const waiting = adapter.lock!('compact', async () => 1, { signal: ctl.signal });
+    ctl.abort();
+    expect(await codeOf(waiting)).toBe('ABORTED');
+    release();
+    await held;
+    expect(await adapter.lock!('compact', async () => 'free')).toBe('free');
+  });
+});
+
+describe('indexeddb adapter across two tabs of one origin', () => {
+  let peer: string | undefined;
+  afterEach(async () => {
+    if (peer) await commands.peerClose(peer);
+    peer = undefined;
+  });
+
+  it('writes in both tabs at once all land and each tab sees the other', async () => {
+    const name = uniqueName('tabs');
+    toDelete.push(name);
+    peer = await commands.peerOpen();
+    const here = indexedDbAdapter({ name });
+    await here.write('hello', enc.encode('from test'));
+    const peerWrites = commands.peerRun(
+      peer,
+      `async ({ idb }, name) => {
+        const a = idb.indexedDbAdapter({ name });
+        const enc = new TextEncoder();
+        await Promise.all(Array.from({ length: 300 }, (_, i) => a.write('peer/' + i, enc.encode('p' + i))));
+        await a.close();
+        return 'ok';
+      }`,
+      name,
+    );
+    const ours = Promise.all(Array.from({ length: 300 }, (_, i) => here.write(`here/${i}`, enc.encode(`h${i}`))));
+    expect(await peerWrites).toBe('ok');
+    await ours;
+    const keys: string[] = [];
+    for await (const k of here.list('')) keys.push(k);
+    expect(keys.length).toBe(601);
+    expect(await here.read('peer/299')).toEqual(enc.encode('p299'));
+    const seen = await commands.peerRun<string>(
+      peer,
+      `async ({ idb }, name) => {
+        const a = idb.indexedDbAdapter({ name, mustExist: true });
+        const v = await a.read('here/299');
+        await a.close();
+        return new TextDecoder().decode(v);
+      }`,
+      name,
+    );
+    expect(seen).toBe('h299');
+    await here.close!();
+  });
+
+  it('a lock held in one tab excludes the other', async () => {
+    const name = uniqueName('tablock');
+    toDelete.push(name);
+    peer = await commands.peerOpen();
+    const here = indexedDbAdapter({ name });
+    const holding = commands.peerRun(
+      peer,
+      `async ({ idb }, name) => {
+        const a = idb.indexedDbAdapter({ name });
+        await a.lock('compact', () => new Promise((r) => setTimeout(r, 1500)));
+        return 'released';
+      }`,
+      name,
+    );
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await codeOf(here.lock!('compact', async () => 1, { timeoutMs: 100 }))).toBe('LOCK_TIMEOUT');
+    expect(await here.lock!('compact', async () => 'mine', { timeoutMs: 10_000 })).toBe('mine');
+    expect(await holding).toBe('released');
+    await here.close!();
+  });
+
+  it('a reload keeps the data', async () => {
+    const name = uniqueName('reload');
+    toDelete.push(name);
+    peer = await commands.peerOpen();
+    await commands.peerRun(
+      peer,
+      `async ({ idb }, name) => {
+        const a = idb.indexedDbAdapter({ name });
+        await a.write('kept', new TextEncoder().encode('across reload'));
+        return 'ok';
+      }`,
+      name,
+    );
+    await commands.peerReload(peer);
+    const after = await commands.peerRun<string>(
+      peer,
+      `async ({ idb }, name) => {
+        const a = idb.indexedDbAdapter({ name, mustExist: true });
+        const v = await a.read('kept');
+        await a.close();
+        return new TextDecoder().decode(v);
+      }`,
+      name,
+    );
+    expect(after).toBe('across reload');
+  });
+  it('a real quota error (tiny quota, isolated tab) surfaces as QUOTA_EXCEEDED with nothing of the batch written', async () => {
+    const name = uniqueName('quota');
+    peer = await commands.peerOpen({ isolated: true });
+    // Chromium applies a quota override only to an origin whose storage is not in use yet: set it first.
+    await commands.peerSetQuota(peer, 512 * 1024);
+    await commands.peerRun(
+      peer,
+      `async ({ idb }, name) => {
+        const a = idb.indexedDbAdapter({ name });
+        await a.write('before', new TextEncoder().encode('kept'));
+        await a.close();
+      }`,
+      name,
+    );
+    const result = await commands.peerRun<{ many: string; singles: string[]; left: string[]; before: string }>(
+      peer,
+      `async ({ idb }, name) => {
+        const a = idb.indexedDbAdapter({ name });
+        const codeOf = async (p) => { try { await p; return 'resolved'; } catch (e) { return e.code ?? String(e); } };
+        // Random bytes: Chromium compresses IndexedDB values, so a filled buffer would not reach the quota.
+        const random = (n) => { const b = new Uint8Array(n); for (let i = 0; i < n; i += 65536) crypto.getRandomValues(b.subarray(i, i + 65536)); return b; };
+        const entries = Array.from({ length: 16 }, (_, i) => ({ key: 'big/' + i, bytes: random(64 * 1024) }));
+        const many = await codeOf(a.writeMany(entries));
+        // Coalesced single writes share one transaction: it fails as a whole too.
+        const singles = await Promise.all(entries.map((e) => codeOf(a.write(e.key, e.bytes))));
+        const left = [];
+        for await (const k of a.list('big/')) left.push(k);
+        const before = new TextDecoder().decode(await a.read('before'));
+        await a.close();
+        return { many, singles, left, before };
+      }`,
+      name,
+    );
+    expect(result.many).toBe('QUOTA_EXCEEDED');
+    expect(new Set(result.singles)).toEqual(new Set(['QUOTA_EXCEEDED']));
+    expect(result.left).toEqual([]);
+    expect(result.before).toBe('kept');
+    await commands.peerSetQuota(peer);
+    const afterReset = await commands.peerRun<boolean>(
+      peer,
+      `async ({ idb }, name) => {
+        const a = idb.indexedDbAdapter({ name });
+        await a.writeMany([{ key: 'big/0', bytes: new Uint8Array(64 * 1024) }]);
+        const ok = await a.has('big/0');
+        await a.close();
+        return ok;
+      }`,
+      name,
+    );
+    expect(afterReset).toBe(true);
+  });
+});
