@@ -132,6 +132,8 @@ const COMMIT_BATCH_OBJECTS = 4096;
 /** Prefix of the staging keys. */
 export const BUNDLE_STAGING_PREFIX = 'bundle-staging/';
 const PROGRESS_EVERY = 64;
+/** Verified objects whose presence in the target is looked up together. */
+const HAS_GROUP = 32;
 
 function resolveLimits(partial: Partial<BundleLimits> | undefined): BundleLimits {
   const limits = { ...DEFAULT_BUNDLE_LIMITS };
@@ -514,14 +516,26 @@ export async function importBundle(archive: ContentArchive, source: BundleSource
   let present = 0;
   let addedBytes = 0;
   const added: string[] = [];
+  // Verified objects wait in small groups so that the "does the archive have it?" lookups run concurrently.
+  let waiting: { hash: string; bytes: Uint8Array }[] = [];
+  const settle = async () => {
+    const group = waiting;
+    waiting = [];
+    const held = await Promise.all(group.map((it) => archive.has(it.hash, { signal })));
+    for (let i = 0; i < group.length; i++) {
+      if (held[i]) present++;
+      else {
+        await staging.add(group[i]!.hash, group[i]!.bytes);
+        addedBytes += group[i]!.bytes.length;
+      }
+    }
+  };
   try {
     const report = await readBundle(source, options, async (hash, bytes) => {
-      if (await archive.has(hash, { signal })) present++;
-      else {
-        await staging.add(hash, bytes);
-        addedBytes += bytes.length;
-      }
+      waiting.push({ hash, bytes });
+      if (waiting.length >= HAS_GROUP) await settle();
     });
+    await settle();
 
     // Commit. The signal is checked between batches, not passed down: a batch the
     // archive has begun commits whole, so rollback knows exactly what was stored.
