@@ -1,0 +1,182 @@
+/**
+ * The demo page: wires the panels of index.html to one open {@link Session}
+ * (adapter + content archive + archive-backed intent graph).
+ *
+ * Every action runs through {@link serial}, one at a time, so switching the
+ * backend or wiping it never races an import or a put.
+ */
+import { isArchiveStorageError } from '../src/errors.js';
+import { EDGE_TYPES } from '../src/intent-graph/index.js';
+import { availableBackends, BACKEND_LABELS, closeSession, DEMO_STORE_NAME, openSession, wipeSession, type BackendKind, type Session } from './backends.js';
+import { h, showError, showInfo, showOk } from './dom.js';
+import { addEdge, addIntent, clearGraph, refreshGraph } from './graph-panel.js';
+import { putValue, refreshObjects, showValue, verify } from './objects-panel.js';
+import { downloadGraphBackup, exportGraphBundle, importGraphBundle, restoreGraphBackup } from './transfer-panel.js';
+import { ui } from './ui.js';
+
+const BACKEND_PREF_KEY = 'archive-storage-demo:backend';
+
+let session: Session | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `fn` after every action queued before it; its error is shown in
+ * `region` (with the SDK's error code) instead of escaping.
+ */
+function serial(region: HTMLElement, fn: (s: Session) => Promise<void>): Promise<void> {
+  const run = queue.then(async () => {
+    if (!session) throw new Error('no backend is open');
+    await fn(session);
+  });
+  queue = run.catch(() => {});
+  return run.catch((e: unknown) => {
+    // The SDK's typed errors are answers to bad input, shown on the page; anything else is a bug worth a stack.
+    if (!isArchiveStorageError(e)) console.error(e);
+    showError(region, e);
+  });
+}
+
+// ---------------------------------------------------------------- backend switching
+
+function preferredBackend(available: BackendKind[]): BackendKind {
+  const fromUrl = new URLSearchParams(location.search).get('backend');
+  let saved: string | null = null;
+  try {
+    saved = localStorage.getItem(BACKEND_PREF_KEY);
+  } catch {
+    /* storage blocked: use the default */
+  }
+  for (const choice of [fromUrl, saved]) if (choice && available.includes(choice as BackendKind)) return choice as BackendKind;
+  return available[0]!;
+}
+
+function describeBackend(kind: BackendKind): string {
+  switch (kind) {
+    case 'indexeddb':
+      return `IndexedDB database "${DEMO_STORE_NAME}" of this origin. Reload the page: everything is still there.`;
+    case 'opfs':
+      return `Directory "${DEMO_STORE_NAME}" in this origin's private file system. Reload the page: everything is still there.`;
+    case 'memory':
+      return 'A Map in this tab. A reload starts empty.';
+  }
+}
+
+async function refreshAll(s: Session): Promise<void> {
+  await refreshObjects(s);
+  await refreshGraph(s);
+}
+
+async function switchBackend(kind: BackendKind): Promise<void> {
+  ui.backendSelect.disabled = true;
+  ui.appStatus.textContent = `Opening ${BACKEND_LABELS[kind]}…`;
+  const run = queue.then(async () => {
+    if (session) {
+      const old = session;
+      session = undefined;
+      await closeSession(old).catch((e: unknown) => console.warn('closing the previous backend failed', e));
+    }
+    session = await openSession(kind);
+    ui.backendSelect.value = kind;
+    ui.backendInfo.textContent = describeBackend(kind);
+    try {
+      localStorage.setItem(BACKEND_PREF_KEY, kind);
+    } catch {
+      /* not remembered: fine */
+    }
+    ui.valueView.textContent = 'Click a hash to show its value.';
+    await refreshAll(session);
+  });
+  queue = run.catch(() => {});
+  try {
+    await run;
+    showInfo(ui.backendResult, '');
+  } catch (e) {
+    console.error(e);
+    showError(ui.backendResult, e);
+    ui.appStatus.textContent = `Could not open ${BACKEND_LABELS[kind]}: pick another backend.`;
+  } finally {
+    ui.backendSelect.disabled = false;
+    ui.wipeButton.disabled = session === undefined;
+  }
+}
+
+// ---------------------------------------------------------------- wiring
+
+/** Runs an action from a button, disabling it meanwhile. */
+function onClick(button: HTMLButtonElement, region: HTMLElement, fn: (s: Session) => Promise<void>): void {
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    void serial(region, fn).finally(() => {
+      button.disabled = false;
+    });
+  });
+}
+
+/** Runs an action on the chosen file, then clears the input so the same file can be chosen again. */
+function onFile(input: HTMLInputElement, region: HTMLElement, fn: (s: Session, file: File) => Promise<void>): void {
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    if (!file) return;
+    input.disabled = true;
+    void serial(region, (s) => fn(s, file)).finally(() => {
+      input.value = '';
+      input.disabled = false;
+    });
+  });
+}
+
+function onSubmit(form: HTMLFormElement, region: HTMLElement, fn: (s: Session) => Promise<void>): void {
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const submit = form.querySelector<HTMLButtonElement>('button[type="submit"]');
+    if (submit) submit.disabled = true;
+    void serial(region, fn).finally(() => {
+      if (submit) submit.disabled = false;
+    });
+  });
+}
+
+async function start(): Promise<void> {
+  ui.edgeType.replaceChildren(...EDGE_TYPES.map((t) => h('option', { value: t }, t)));
+
+  onSubmit(ui.putForm, ui.putResult, putValue);
+  onClick(ui.refreshButton, ui.verifyResult, refreshObjects);
+  onClick(ui.verifyButton, ui.verifyResult, verify);
+  ui.hashList.addEventListener('click', (event) => {
+    const button = (event.target as Element).closest('button[data-hash]');
+    const hash = button?.getAttribute('data-hash');
+    if (hash) void serial(ui.verifyResult, (s) => showValue(s, hash));
+  });
+  onSubmit(ui.intentForm, ui.graphResult, addIntent);
+  onSubmit(ui.edgeForm, ui.graphResult, addEdge);
+  onClick(ui.clearGraphButton, ui.graphResult, clearGraph);
+  onClick(ui.backupDownload, ui.backupResult, downloadGraphBackup);
+  onFile(ui.backupUpload, ui.backupResult, restoreGraphBackup);
+  onClick(ui.bundleExport, ui.bundleResult, exportGraphBundle);
+  onFile(ui.bundleUpload, ui.bundleResult, importGraphBundle);
+  ui.wipeButton.addEventListener('click', () => {
+    if (!session) return;
+    if (!confirm(`Delete every object and the intent graph in ${BACKEND_LABELS[session.kind]}?`)) return;
+    ui.wipeButton.disabled = true;
+    void serial(ui.backendResult, async (s) => {
+      session = undefined;
+      session = await wipeSession(s);
+      ui.valueView.textContent = 'Click a hash to show its value.';
+      await refreshAll(session);
+      showOk(ui.backendResult, 'Deleted all data in this backend.');
+    }).finally(() => {
+      ui.wipeButton.disabled = session === undefined;
+    });
+  });
+
+  const available = await availableBackends();
+  ui.backendSelect.replaceChildren(...available.map((kind) => h('option', { value: kind }, BACKEND_LABELS[kind])));
+  ui.backendSelect.addEventListener('change', () => void switchBackend(ui.backendSelect.value as BackendKind));
+  await switchBackend(preferredBackend(available));
+  document.body.dataset['ready'] = 'true';
+}
+
+void start().catch((e: unknown) => {
+  console.error(e);
+  showError(ui.appStatus, e);
+});
