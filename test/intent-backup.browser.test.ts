@@ -1,10 +1,12 @@
 /// <reference types="vite/client" />
 /**
- * The intent-graph round trip in real Chromium: a file store fills, its
- * backup goes out as a downloadable Blob and comes back as an uploaded file,
- * and restores into archive-backed and memory stores with everything equal.
+ * The intent-graph round trip in real Chromium: a file store on IndexedDB
+ * fills, its backup goes out as a downloadable Blob and comes back as an
+ * uploaded file, and restores into archive-backed (IndexedDB) and memory
+ * stores with everything equal; the same over the memory adapter.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { indexedDbAdapter } from '../adapters/indexeddb.js';
 import { memoryAdapter } from '../adapters/memory.js';
 import {
   backupToBlob,
@@ -35,9 +37,13 @@ async function observe(store: IntentStore) {
   };
 }
 
-/** Fills a file store through single calls, backs it up, and restores into fresh stores on `adapter()`. */
-async function roundTrip(adapter: () => StorageAdapter): Promise<void> {
-  const file = await openFileIntentStore({ adapter: adapter(), key: 'ccos/intent-graph.json' });
+/**
+ * Fills a file store (on `fileAdapter()`) through single calls, backs it up,
+ * and restores into a memory store and an archive store (on `archiveAdapter()`);
+ * each factory call is a new connection to the same storage.
+ */
+async function roundTrip(fileAdapter: () => StorageAdapter, archiveAdapter: () => StorageAdapter): Promise<void> {
+  const file = await openFileIntentStore({ adapter: fileAdapter(), key: 'ccos/intent-graph.json' });
   const g = sampleGraph();
   for (const intent of Object.values(g.intents)) await file.store(intent);
   for (const edge of g.edges) await file.storeEdge(edge);
@@ -52,7 +58,7 @@ async function roundTrip(adapter: () => StorageAdapter): Promise<void> {
   expect(graph).toEqual(expected.snapshot);
   expect(warnings.map((w) => w.code)).toEqual(['DANGLING_EDGE']);
 
-  const archive = await openArchive(adapter());
+  const archive = await openArchive(archiveAdapter());
   const targets = [createMemoryIntentStore(), await openArchiveIntentStore({ archive })];
   for (const target of targets) {
     await restoreBackup(target, new Uint8Array(await upload.arrayBuffer()));
@@ -60,8 +66,8 @@ async function roundTrip(adapter: () => StorageAdapter): Promise<void> {
     expect(serializeBackup(await createBackup(target, { manifest: data.manifest, now: () => 1_750_000_000_000 }))).toBe(serializeBackup(data));
   }
   // Reopened on the same storage: all there.
-  expect(await observe(await openFileIntentStore({ adapter: adapter(), key: 'ccos/intent-graph.json' }))).toEqual(expected);
-  expect(await observe(await openArchiveIntentStore({ archive: await openArchive(adapter()) }))).toEqual(expected);
+  expect(await observe(await openFileIntentStore({ adapter: fileAdapter(), key: 'ccos/intent-graph.json' }))).toEqual(expected);
+  expect(await observe(await openArchiveIntentStore({ archive: await openArchive(archiveAdapter()) }))).toEqual(expected);
   await archive.close();
 }
 
@@ -70,9 +76,48 @@ describe('intent graph backups in a real browser', () => {
     expect(navigator.userAgent).toContain('Chrome');
   });
 
+  const databases: string[] = [];
+  afterAll(async () => {
+    for (const name of databases) {
+      await new Promise<void>((resolve, reject) => {
+        const req = indexedDB.deleteDatabase(name);
+        req.onsuccess = () => resolve();
+        req.onerror = () => reject(req.error);
+      });
+    }
+  });
+
+  it('round trip through IndexedDB: file store -> Blob -> archive (IndexedDB) and memory stores, reopened by new connections', async () => {
+    const fileDb = `intent-graph-file-${crypto.randomUUID()}`;
+    const archiveDb = `intent-graph-archive-${crypto.randomUUID()}`;
+    databases.push(fileDb, archiveDb);
+    const opened: StorageAdapter[] = [];
+    const connect = (name: string) => () => {
+      const adapter = indexedDbAdapter({ name });
+      opened.push(adapter);
+      return adapter;
+    };
+    try {
+      await roundTrip(connect(fileDb), connect(archiveDb));
+    } finally {
+      for (const a of opened) await a.close?.();
+    }
+    // The data really is in IndexedDB: a fresh connection lists the document and the index.
+    const check = indexedDbAdapter({ name: fileDb });
+    const checkArchive = indexedDbAdapter({ name: archiveDb });
+    try {
+      expect(await check.has('ccos/intent-graph.json')).toBe(true);
+      expect(await checkArchive.has('intent-graph/index.json')).toBe(true);
+    } finally {
+      await check.close?.();
+      await checkArchive.close?.();
+    }
+  });
+
   it('round trip over the memory adapter: file store -> Blob -> archive and memory stores', async () => {
-    const shared = new Map<string, Uint8Array>();
-    await roundTrip(() => memoryAdapter({ store: shared }));
+    const fileBytes = new Map<string, Uint8Array>();
+    const archiveBytes = new Map<string, Uint8Array>();
+    await roundTrip(() => memoryAdapter({ store: fileBytes }), () => memoryAdapter({ store: archiveBytes }));
   });
 
   it('restores the CCOS fixture', async () => {
