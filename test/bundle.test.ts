@@ -372,6 +372,29 @@ describe('import', () => {
     expect(await state(await openArchive(memoryAdapter({ store })))).toEqual(before);
   });
 
+  it('a staging write that fails halfway leaves no staging keys and no objects', async () => {
+    const bytes = await bundleOf(await memoryArchive(kibValues(100)));
+    const inner = memoryAdapter();
+    let stagingWrites = 0;
+    const failing: StorageAdapter = {
+      ...inner,
+      list: inner.list.bind(inner),
+      async writeMany(entries: readonly WriteEntry[], opts) {
+        if (entries.some((e) => e.key.startsWith(BUNDLE_STAGING_PREFIX)) && ++stagingWrites === 1) {
+          await inner.writeMany!(entries.slice(0, 1), opts); // half-done, then the disk fills up
+          throw new BackendError('disk full (injected)');
+        }
+        return inner.writeMany!(entries, opts);
+      },
+    };
+    const target = await openArchive(failing);
+    const before = await state(target);
+    const err = await importBundle(target, bytes, { stagingMemoryBytes: 0 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'BACKEND_FAILURE' });
+    expect(stagingWrites).toBe(1);
+    expect(await state(target)).toEqual(before);
+  });
+
   it('clearBundleStaging removes what a killed import left behind', async () => {
     const adapter = memoryAdapter();
     await adapter.write(`${BUNDLE_STAGING_PREFIX}old-run/abc`, new Uint8Array([1]));

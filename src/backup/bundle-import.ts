@@ -429,6 +429,8 @@ class Staging {
   /** Hashes spilled to the adapter, in order. */
   readonly spilled: string[] = [];
   private spilledSizes: number[] = [];
+  /** Set before the first staging write starts: a write that fails midway may still have left keys. */
+  private touched = false;
 
   constructor(
     private readonly adapter: StorageAdapter,
@@ -449,6 +451,7 @@ class Staging {
   }
 
   private async spill(): Promise<void> {
+    this.touched = true;
     await writeBatch(
       this.adapter,
       this.memory.map((it) => ({ key: this.prefix + it.hash, bytes: it.bytes })),
@@ -486,7 +489,7 @@ class Staging {
 
   /** Removes every staging key of this import (best effort, never aborted). */
   async clear(): Promise<void> {
-    if (this.spilled.length === 0) return;
+    if (!this.touched) return;
     const keys: string[] = [];
     for await (const key of this.adapter.list(this.prefix)) keys.push(key);
     for (const key of keys) await this.adapter.delete(key).catch(() => {});
