@@ -34,6 +34,7 @@ import { hasOwn } from '../intent-graph/schema.js';
 import type { Edge, IntentGraph, StorableIntent } from '../intent-graph/types.js';
 import { validateGraph, type GraphWarning, type ValidationLimits } from '../intent-graph/validate.js';
 import { compareRtfsSnapshot, printRtfsSnapshot } from '../rtfs/snapshot.js';
+import { stringifyBackup } from './backup-json.js';
 
 /** The version this release writes. */
 export const BACKUP_FORMAT_VERSION = '1.1';
@@ -242,19 +243,6 @@ export function parseBackup(input: string | Uint8Array, options?: ReadBackupOpti
   return validateBackupData(value, options);
 }
 
-/** Pretty JSON in serde field order, like serde_json's `to_string_pretty`, plus a final newline. */
-function stringify(data: StorageBackupData): string {
-  const ordered = {
-    intents: data.intents,
-    edges: data.edges,
-    version: data.version,
-    timestamp: data.timestamp,
-    manifest: data.manifest ?? null,
-    rtfs: data.rtfs ?? null,
-  };
-  return JSON.stringify(ordered, null, 2) + '\n';
-}
-
 /**
  * Serialises a backup as pretty-printed JSON (2-space indent, serde field
  * order, intents sorted by id): the layout the CCOS producer writes, readable
@@ -264,17 +252,12 @@ function stringify(data: StorageBackupData): string {
  * writes always restores.
  */
 export function serializeBackup(data: StorageBackupData): string {
-  return stringify(validateBackupData(data, { checkRtfs: false }).data);
+  return stringifyBackup(validateBackupData(data, { checkRtfs: false }).data);
 }
 
 /** {@link serializeBackup} as UTF-8 bytes. */
 export function backupToBytes(data: StorageBackupData): Uint8Array {
   return new TextEncoder().encode(serializeBackup(data));
-}
-
-/** Internal: serialises a document already known valid (the stores' own state). */
-export function _stringifyTrustedBackup(data: StorageBackupData): string {
-  return stringify(data);
 }
 
 /**

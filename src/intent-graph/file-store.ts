@@ -18,7 +18,8 @@
 import type { StorageAdapter } from '../adapter.js';
 import { canonicalize } from '../canonical.js';
 import { isArchiveStorageError } from '../errors.js';
-import { BACKUP_CREATED_BY, BACKUP_FORMAT_VERSION, _stringifyTrustedBackup, parseBackup, type StorageBackupData } from '../backup/storage-backup.js';
+import { stringifyBackup } from '../backup/backup-json.js';
+import { BACKUP_CREATED_BY, BACKUP_FORMAT_VERSION, parseBackup, type StorageBackupData } from '../backup/storage-backup.js';
 import { printRtfsSnapshot } from '../rtfs/snapshot.js';
 import { BaseIntentStore, graphAfter, graphToState, stateToGraph, type GraphChange, type GraphState, type IntentStore, type IntentStoreOptions } from './store.js';
 import type { GraphWarning } from './validate.js';
@@ -85,7 +86,7 @@ class FileStore extends BaseIntentStore implements FileIntentStore {
       manifest: { created_by: BACKUP_CREATED_BY, source: null, note: 'intent store document' },
       rtfs: this.includeRtfs ? printRtfsSnapshot(graph) : null,
     };
-    await this.adapter.write(this.key, encoder.encode(_stringifyTrustedBackup(doc)), { signal });
+    await this.adapter.write(this.key, encoder.encode(stringifyBackup(doc)), { signal });
   }
 
   protected override async check(signal: AbortSignal | undefined): Promise<string[]> {
