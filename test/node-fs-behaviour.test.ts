@@ -35,41 +35,49 @@ function deadPid(): number {
 }
 
 /** Wraps an fs, counting fsyncs of files and of directories and letting tests inject failures. */
-function instrumented(base: FsLike, hooks: { rename?: (from: string, to: string) => Promise<void> | void; writeFile?: () => void } = {}) {
+function instrumented(base: FsLike, hooks: { rename?: (from: string, to: string) => void; write?: () => void } = {}) {
   const counts = { fileSyncs: 0, dirSyncs: 0 };
-  const p = base.promises;
+  const dirFds = new Set<number>();
   const fs: FsLike = {
-    promises: {
-      ...p,
-      open: async (path, flags, mode) => {
-        const fh = await p.open(path, flags, mode);
-        const isDir = (await p.stat(path)).isFile() === false;
-        return {
-          writeFile: async (d) => {
-            hooks.writeFile?.();
-            return fh.writeFile(d);
-          },
-          sync: async () => {
-            if (isDir) counts.dirSyncs++;
-            else counts.fileSyncs++;
-            return fh.sync();
-          },
-          close: () => fh.close(),
-        };
-      },
-      rename: async (from, to) => {
-        await hooks.rename?.(from, to);
-        return p.rename(from, to);
-      },
-      readFile: (x) => p.readFile(x),
-      link: (a, b) => p.link(a, b),
-      unlink: (x) => p.unlink(x),
-      mkdir: (x, o) => p.mkdir(x, o),
-      readdir: (x, o) => p.readdir(x, o),
-      stat: (x) => p.stat(x),
-      utimes: (x, a, m) => p.utimes(x, a, m),
+    ...base,
+    open: (path, flags, mode, cb) =>
+      base.open(path, flags, mode, (err, fd) => {
+        if (err) return cb(err, fd);
+        base.stat(path, (e2, st) => {
+          if (!e2 && !st.isFile()) dirFds.add(fd);
+          cb(null, fd);
+        });
+      }),
+    write: (fd, buf, off, len, pos, cb) => {
+      try {
+        hooks.write?.();
+      } catch (e) {
+        return cb(e as NodeJS.ErrnoException, 0);
+      }
+      base.write(fd, buf, off, len, pos, cb);
+    },
+    fsync: (fd, cb) => {
+      if (dirFds.has(fd)) counts.dirSyncs++;
+      else counts.fileSyncs++;
+      base.fsync(fd, cb);
+    },
+    close: (fd, cb) => {
+      dirFds.delete(fd);
+      base.close(fd, cb);
+    },
+    rename: (from, to, cb) => {
+      try {
+        hooks.rename?.(from, to);
+      } catch (e) {
+        return cb(e as NodeJS.ErrnoException, undefined);
+      }
+      base.rename(from, to, cb);
     },
   };
+  // node:fs functions are not all own enumerable properties of a spread: bind what we did not wrap.
+  for (const k of ['read', 'fstat', 'link', 'unlink', 'mkdir', 'readdir', 'stat', 'utimes'] as const) {
+    (fs as unknown as Record<string, unknown>)[k] = (base[k] as (...a: unknown[]) => void).bind(base);
+  }
   return { fs, counts };
 }
 
@@ -77,7 +85,7 @@ describe('node-fs: the fsync protocol', () => {
   it('write fsyncs the file, the directory, and every directory it creates', async () => {
     const { dir, cleanup } = await makeTempDir('sync');
     try {
-      const { fs, counts } = instrumented(realFs as unknown as FsLike);
+      const { fs, counts } = instrumented(realFs as FsLike);
       const a = nodeFsAdapter({ dir, fs, sweep: false });
       await a.write('objects/ab/cd/x.json', enc.encode('1'));
       // temp file; the new dirs objects, ab, cd and their parent root; then cd again after the rename
@@ -98,7 +106,7 @@ describe('node-fs: the fsync protocol', () => {
   it('writeMany is one group commit: N file fsyncs in parallel, one fsync per directory', async () => {
     const { dir, cleanup } = await makeTempDir('group');
     try {
-      const { fs, counts } = instrumented(realFs as unknown as FsLike);
+      const { fs, counts } = instrumented(realFs as FsLike);
       const a = nodeFsAdapter({ dir, fs, sweep: false });
       await a.write('d/0/seed', enc.encode('seed'));
       await a.write('d/1/seed', enc.encode('seed'));
@@ -115,7 +123,7 @@ describe('node-fs: the fsync protocol', () => {
   it('durable: false writes atomically without a single fsync', async () => {
     const { dir, cleanup } = await makeTempDir('nosync');
     try {
-      const { fs, counts } = instrumented(realFs as unknown as FsLike);
+      const { fs, counts } = instrumented(realFs as FsLike);
       const a = nodeFsAdapter({ dir, fs, durable: false, sweep: false });
       expect(a.capabilities.durability).toBe('relaxed');
       await a.write('a/b/c', enc.encode('x'));
@@ -264,13 +272,14 @@ describe('node-fs: leftovers and locks', () => {
 describe('node-fs: the Windows rename rule', () => {
   const failingRename = (base: FsLike) =>
     instrumented(base, {
-      rename: async (_from, to) => {
+      rename: (_from, to) => {
+        let exists = true;
         try {
-          await base.promises.stat(to);
+          (base as unknown as { statSync(p: string): unknown }).statSync(to);
         } catch {
-          return;
+          exists = false;
         }
-        throw Object.assign(new Error('EPERM: operation not permitted, rename'), { code: 'EPERM' });
+        if (exists) throw Object.assign(new Error('EPERM: operation not permitted, rename'), { code: 'EPERM' });
       },
     }).fs;
 
@@ -283,16 +292,13 @@ describe('node-fs: the Windows rename rule', () => {
     await a.write(objectKey(hash), bytes); // rename fails, existing bytes are right: success
     expect(new TextDecoder().decode(await a.read(objectKey(hash)))).toBe('{"a":1}');
     // Damaged existing object: the failure stands.
-    await base.promises.unlink(`/w/${objectKey(hash)}`);
-    const h = await base.promises.open(`/w/${objectKey(hash)}`, 'w');
-    await h.writeFile('{"a":2}');
-    await h.close();
+    (base as unknown as { writeFileSync(p: string, d: string): void }).writeFileSync(`/w/${objectKey(hash)}`, '{"a":2}');
     expect(await codeOf(a.write(objectKey(hash), bytes))).toBe('BACKEND_FAILURE');
     // Not an object: the failure stands.
     await a.write('index.json', enc.encode('1'));
     expect(await codeOf(a.write('index.json', enc.encode('2')))).toBe('BACKEND_FAILURE');
-    const left = await base.promises.readdir(`/w/objects/${hash.slice(0, 2)}/${hash.slice(2, 4)}`, { withFileTypes: true });
-    expect(left.map((d) => String(d.name)).filter((n) => n.includes('#'))).toEqual([]);
+    const left = (base as unknown as { readdirSync(p: string): string[] }).readdirSync(`/w/objects/${hash.slice(0, 2)}/${hash.slice(2, 4)}`);
+    expect(left.filter((n) => String(n).includes('#'))).toEqual([]);
   });
 
   it('the same failure on Linux is an error whatever the bytes', async () => {
@@ -310,7 +316,7 @@ describe('node-fs: typed errors', () => {
     const base = createFsFromVolume(new Volume()) as unknown as FsLike;
     let full = false;
     const { fs } = instrumented(base, {
-      writeFile: () => {
+      write: () => {
         if (full) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
       },
     });
@@ -321,8 +327,7 @@ describe('node-fs: typed errors', () => {
     expect(await codeOf(a.writeMany!([{ key: 'k/w', bytes: enc.encode('new') }]))).toBe('QUOTA_EXCEEDED');
     expect(await codeOf(a.create!('k/z', enc.encode('new')))).toBe('QUOTA_EXCEEDED');
     expect(new TextDecoder().decode(await a.read('k/v'))).toBe('old');
-    const names = (await base.promises.readdir('/q/k', { withFileTypes: true })).map((d) => String(d.name));
-    expect(names).toEqual(['v']);
+    expect((base as unknown as { readdirSync(p: string): string[] }).readdirSync('/q/k')).toEqual(['v']);
   });
 
   it('refuses a missing dir with INVALID_ARGUMENT; other failures are BACKEND_FAILURE with the cause', async () => {
@@ -371,6 +376,6 @@ describe('writeFileAtomic', () => {
   it('works on an injected fs', async () => {
     const fs = createFsFromVolume(new Volume()) as unknown as FsLike;
     await writeFileAtomic('/m/out.json', 'hello', { fs });
-    expect(new TextDecoder().decode(await fs.promises.readFile('/m/out.json'))).toBe('hello');
+    expect((fs as unknown as { readFileSync(p: string, e: string): string }).readFileSync('/m/out.json', 'utf8')).toBe('hello');
   });
 });

@@ -475,6 +475,7 @@ class Archive implements ContentArchive {
       base,
       segments,
       completed: this.completed,
+      ownWriter: this.writer,
       trustCompleted: trust,
       now: this.now(),
       graceMs: this.graceMs,

@@ -60,8 +60,10 @@ export interface FoldInput {
   /** The index to fold into (not modified). */
   base: ReadonlyMap<string, IndexRecord>;
   segments: readonly LoadedSegment[];
-  /** Segment keys whose lines this handle wrote and saw take effect: never pending. */
+  /** Segment keys whose lines this handle wrote and saw take effect. */
   completed: ReadonlySet<string>;
+  /** This handle's writer id: its own segments are never in flight during a fold (folds are serialised with its writes). */
+  ownWriter: string;
   /**
    * Believe the put lines of completed segments without asking the adapter (the
    * cheap path of a routine compaction). Off for rebuilds, which exist because
@@ -133,9 +135,9 @@ export async function foldSegments(input: FoldInput): Promise<FoldResult> {
   const settled: string[] = [];
   const pending: LoadedSegment[] = [];
   for (const seg of segments) {
-    // This handle's own finished operations are not in flight: an object missing behind
-    // one of its lines was removed since (and the fold just dropped it from the index).
-    const young = !completed.has(seg.key) && input.now - seg.time < input.graceMs;
+    // This handle's own operations are finished (succeeded or failed) whenever it folds:
+    // an object missing behind one of its lines is a failed put or a later removal.
+    const young = seg.writer !== input.ownWriter && input.now - seg.time < input.graceMs;
     const unsettled = seg.records.some((r) => (r.op === 'put') !== isPresent(r.hash));
     if (young && unsettled) pending.push(seg);
     else settled.push(seg.key);

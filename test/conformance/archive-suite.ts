@@ -536,7 +536,7 @@ export function runArchiveConformance(
       await expectCode(openArchive(adapter, { concurrency: Number.NaN }), 'INVALID_ARGUMENT');
     });
 
-    test('two writers on the same storage lose no index entries', async ({ adapter, open, second }) => {
+    test('two writers on the same storage lose no objects, and no index entries when the adapter locks', async ({ adapter, open, second }) => {
       const otherAdapter = (await second()) ?? adapter;
       const a = await open({ compactAfter: 8 });
       const b = await open({ compactAfter: 8 }, otherAdapter);
@@ -555,9 +555,17 @@ export function runArchiveConformance(
       await Promise.all([a.close(), b.close()]);
       const expected = new Set([...ha, ...hb]);
       expect(expected.size).toBe(170);
-      const doc = JSON.parse(dec.decode(await adapter.read(INDEX_KEY))) as { objects: Record<string, unknown> };
-      expect(Object.keys(doc.objects).sort()).toEqual([...expected].sort());
+      // Every object is there whatever the backend.
+      expect((await objectKeys(adapter)).sort()).toEqual([...expected].map(objectKey).sort());
       const c = await open();
+      if (!adapter.capabilities.locking) {
+        // Without a cross-writer lock two compactions can race (documented in docs/archive.md):
+        // the objects are all there and a rebuild restores the complete index.
+        await c.rebuildIndex();
+      } else {
+        const doc = JSON.parse(dec.decode(await adapter.read(INDEX_KEY))) as { objects: Record<string, unknown> };
+        expect(Object.keys(doc.objects).sort()).toEqual([...expected].sort());
+      }
       expect((await collect(c.list())).sort()).toEqual([...expected].sort());
       expect((await c.verify()).ok).toBe(true);
     });
