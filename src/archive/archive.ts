@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { writeBatch, type StorageAdapter } from '../adapter.js';
+import { abortable, writeBatch, type StorageAdapter } from '../adapter.js';
 import { canonicalBytes, type JsonValue } from '../canonical.js';
 import {
   AbortError,
@@ -340,6 +340,7 @@ class Archive implements ContentArchive {
 
   /** Queues a job for the commit pipeline; resolves when it is committed. */
   private submit(job: Omit<Job, 'resolve' | 'reject'>): Promise<void> {
+    throwIfAborted(job.signal);
     const done = new Promise<void>((resolve, reject) => {
       this.queue.push({ ...job, resolve, reject });
       if (!this.draining) {
@@ -348,7 +349,7 @@ class Archive implements ContentArchive {
       }
     });
     // The caller may stop waiting on abort; the batch it joined still commits as a whole.
-    return job.signal ? abortableWait(done, job.signal) : done;
+    return abortable(done, job.signal);
   }
 
   private async drain(): Promise<void> {
@@ -735,24 +736,6 @@ interface ScanResult {
 async function hasAny(iter: AsyncIterable<string>): Promise<boolean> {
   for await (const _ of iter) return true;
   return false;
-}
-
-function abortableWait(p: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new AbortError(undefined, { cause: signal.reason }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** Re-roots an INVALID_JSON error's path `$…` at `$[i]…`, so a putMany refusal names the value. */
