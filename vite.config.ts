@@ -19,6 +19,7 @@ const entries: Record<string, string> = {
   'adapters/sqlite': 'adapters/sqlite.ts',
   'adapters/s3': 'adapters/s3.ts',
   'adapters/indexeddb': 'adapters/indexeddb.ts',
+  'adapters/opfs': 'adapters/opfs.ts',
   'adapters/bundle-file': 'adapters/bundle-file.ts',
   cli: 'src/cli/main.ts',
 };
@@ -35,6 +36,8 @@ const isExternal = (id: string) =>
 const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 export default defineConfig({
+  // Files the build emits (the OPFS worker) are loaded relative to the module that uses them, not the site root.
+  experimental: { renderBuiltUrl: () => ({ relative: true }) },
   build: {
     target: 'es2022',
     outDir: 'dist',
