@@ -18,9 +18,10 @@
  * directory is fsynced once.
  *
  * Temp files are named `<file>.#<host>-<pid>-<random>.tmp`; `#` cannot occur
- * in a key, so `list` never shows them. Leftovers of a crashed process are
- * swept in the background when the adapter is created (only those of dead
- * processes on this host, or old ones). Locks are files under `#locks/`, with
+ * in a key, so `list` never shows them. A writing process registers under
+ * `#writers/` until it closes; when the adapter is created and finds the
+ * marker of a process that died, it sweeps that process's leftovers in the
+ * background (temp files of dead processes on this host, or old ones). Locks are files under `#locks/`, with
  * the holder's host, pid and a heartbeat; a lock whose holder died (dead pid
  * on this host, or no heartbeat for `staleLockMs`) is taken over safely.
  *
@@ -153,7 +154,7 @@ export interface NodeFsAdapterOptions {
   fs?: FsLike;
   /** fsync files and directories (default true). `false`: atomic, but only crash-of-process safe. */
   durable?: boolean;
-  /** Sweep leftover temp files of crashed processes in the background on creation (default true). */
+  /** On creation, sweep leftover temp files in the background if a writer died here (default true). */
   sweep?: boolean;
   /** A lock whose holder has not refreshed it for this long is stale (default 30 000 ms). */
   staleLockMs?: number;
@@ -182,6 +183,7 @@ export interface NodeFsAdapter extends StorageAdapter {
 }
 
 const LOCK_DIR = '#locks';
+const WRITERS_DIR = '#writers';
 const TEMP_RE = /\.#([0-9a-f]{6})-(\d+)-([0-9a-z]+)\.tmp$/;
 /** A temp file of a live process (or of another host) is left alone until this old. */
 const TEMP_ABANDONED_MS = 60 * 60 * 1000;
@@ -484,9 +486,54 @@ export function nodeFsAdapter(options: NodeFsAdapterOptions): NodeFsAdapter {
     }
     return sweeping;
   };
+
+  // Writer markers: a process that writes here registers `#writers/<host>-<pid>-<random>` on its
+  // first write and removes it on close. Only a marker left by a dead process (or an hour old, for
+  // another host) means temp files may have been abandoned, so opening a big archive after a clean
+  // shutdown costs one readdir instead of a walk over every shard directory.
+  const writersDir = nodePath.join(root, WRITERS_DIR);
+  const marker = nodePath.join(writersDir, `${HOST_TAG}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  let registered: Promise<void> | undefined;
+  const register = (): Promise<void> =>
+    (registered ??= (async () => {
+      await core.ensureDir(writersDir);
+      await p.close(await p.open(marker, 'w'));
+    })().catch((e: unknown) => {
+      registered = undefined;
+      throw e;
+    }));
+  const deadMarkers = async (): Promise<string[]> => {
+    let names: DirentLike[];
+    try {
+      names = await p.readdir(writersDir);
+    } catch (e) {
+      if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return [];
+      throw e;
+    }
+    const dead: string[] = [];
+    for (const ent of names) {
+      const name = String(ent.name);
+      const m = /^([0-9a-f]{6})-(\d+)-[0-9a-f]+$/.exec(name);
+      const full = nodePath.join(writersDir, name);
+      if (m && m[1] === HOST_TAG) {
+        if (!pidAlive(Number(m[2]))) dead.push(full);
+      } else {
+        const st = await p.stat(full).catch(() => undefined);
+        if (st && Date.now() - st.mtimeMs > TEMP_ABANDONED_MS) dead.push(full);
+      }
+    }
+    return dead;
+  };
   let background: Promise<unknown> | undefined;
   if (options.sweep ?? true) {
-    background = sweep().catch(() => 0); // best effort: a later sweep() reports errors
+    // Best effort: an explicit sweep() reports errors.
+    background = (async () => {
+      const dead = await deadMarkers();
+      if (dead.length === 0) return 0;
+      const removed = await sweep();
+      await Promise.all(dead.map((d) => p.unlink(d).catch(() => {})));
+      return removed;
+    })().catch(() => 0);
   }
 
   // ------------------------------------------------------------ list
@@ -656,6 +703,7 @@ export function nodeFsAdapter(options: NodeFsAdapterOptions): NodeFsAdapter {
     async write(key, bytes, opts) {
       enter(key, opts);
       try {
+        await register();
         await core.writeAtomic(pathOf(key), bytes, opts?.signal);
       } catch (e) {
         throw wrap(e, `write ${key}`);
@@ -675,6 +723,7 @@ export function nodeFsAdapter(options: NodeFsAdapterOptions): NodeFsAdapter {
       // New directories are fsynced in the batch's single round below, with the rest.
       const syncs = new Set(dirs);
       try {
+        await register();
         await mapLimit(dirs, BATCH_CONCURRENCY, (d) => core.ensureDir(d, syncs));
         // One round: every temp file written and fsynced in parallel.
         await mapLimit(paths, BATCH_CONCURRENCY, async (f) => {
@@ -697,6 +746,7 @@ export function nodeFsAdapter(options: NodeFsAdapterOptions): NodeFsAdapter {
       const path = pathOf(key);
       const dir = nodePath.dirname(path);
       try {
+        await register();
         await core.ensureDir(dir);
         const tmp = await core.writeTemp(path, bytes);
         try {
@@ -809,6 +859,8 @@ export function nodeFsAdapter(options: NodeFsAdapterOptions): NodeFsAdapter {
       if (closed) return;
       await background;
       closed = true;
+      // A clean shutdown: nothing of ours for the next opener to sweep.
+      if (registered) await registered.then(() => p.unlink(marker)).catch(() => {});
     },
   };
   return adapter;

@@ -112,12 +112,11 @@ describe('crash: SIGKILL of a writing process', () => {
           expect(report.ok, `round ${round}: ${JSON.stringify(report)}`).toBe(true);
           await archive.close();
           expect(await indexJsonHashes(dir)).toEqual([...disk.good].sort());
-          // What close may leave: segments of the killed child holding intents whose object never
-          // landed (for all close can tell, the child might still be writing them, for pendingGraceMs).
+          // What close may leave: segments of the killed child holding an intent whose object never
+          // landed (for all close can tell, the child might still be writing it, for pendingGraceMs).
           for (const name of await journalSegments(dir)) {
-            for (const hash of await intentHashes(join(dir, 'journal', name))) {
-              expect(disk.good.has(hash), `round ${round}: close kept ${name}, which names stored object ${hash}`).toBe(false);
-            }
+            const intents = await intentHashes(join(dir, 'journal', name));
+            expect(intents.some((h) => !disk.good.has(h)), `round ${round}: close kept ${name}, all of whose intents are settled`).toBe(true);
           }
           // Told that no other writer is alive (pendingGraceMs: 0), close leaves exactly the portable layout.
           const sure = await openArchive(adapter, { autoRepairIndex: false, pendingGraceMs: 0 });

@@ -87,8 +87,10 @@ describe('node-fs: the fsync protocol', () => {
     try {
       const { fs, counts } = instrumented(realFs as FsLike);
       const a = nodeFsAdapter({ dir, fs, sweep: false });
+      await a.write('warm-up', enc.encode('0')); // registers this writer under #writers/ (its own fsyncs)
+      counts.dirSyncs = counts.fileSyncs = 0;
       await a.write('objects/ab/cd/x.json', enc.encode('1'));
-      // temp file; the new dirs objects, ab, cd and their parent root; then cd again after the rename
+      // temp file; the new dirs objects, ab, cd and the root holding the first; then cd again after the rename
       expect(counts.fileSyncs).toBe(1);
       expect(counts.dirSyncs).toBe(5);
       counts.dirSyncs = counts.fileSyncs = 0;
@@ -179,11 +181,24 @@ describe('node-fs: leftovers and locks', () => {
       expect((await stat(foreignNew)).isFile()).toBe(true);
       await a.close();
       await expect(a.sweep()).rejects.toMatchObject({ code: 'CLOSED' });
-      // The background sweep on creation does the same.
+      // On creation nothing is walked while no writer died here...
       await writeFile(dead, 'partial');
       const b = nodeFsAdapter({ dir });
       await b.close();
+      expect((await stat(dead)).isFile()).toBe(true);
+      // ...but the marker a crashed writer left behind triggers the same sweep in the background.
+      await mkdir(join(dir, '#writers'), { recursive: true });
+      await writeFile(join(dir, '#writers', `${hostTag}-${deadPid()}-0badc0de`), '');
+      const c = nodeFsAdapter({ dir });
+      await c.close();
       await expect(stat(dead)).rejects.toThrow();
+      expect(await readdir(join(dir, '#writers'))).toEqual([]);
+      // A writer registers on its first write and unregisters on close.
+      const d = nodeFsAdapter({ dir });
+      await d.write('k', enc.encode('v'));
+      expect((await readdir(join(dir, '#writers'))).length).toBe(1);
+      await d.close();
+      expect(await readdir(join(dir, '#writers'))).toEqual([]);
     } finally {
       await cleanup();
     }
