@@ -72,6 +72,8 @@ export interface ParseResult {
   committedEnd: number;
   /** True when bytes after `committedEnd` are damaged (not merely incomplete): a torn batch. */
   damaged: boolean;
+  /** Number of committed batches found. */
+  batches: number;
 }
 
 const encoder = /* @__PURE__ */ new TextEncoder();
@@ -144,6 +146,7 @@ export function parseRecords(bytes: Uint8Array, base: number): ParseResult {
   let at = 0;
   let committedEnd = base;
   let damaged = false;
+  let batches = 0;
   while (at + RECORD_HEADER_BYTES <= bytes.byteLength) {
     if (view.getUint32(at, true) !== RECORD_MAGIC) {
       damaged = true;
@@ -168,6 +171,7 @@ export function parseRecords(bytes: Uint8Array, base: number): ParseResult {
       for (const r of pending) records.push(r);
       pending = [];
       committedEnd = base + end;
+      batches++;
     } else {
       const keyStart = at + RECORD_HEADER_BYTES;
       pending.push({
@@ -183,7 +187,7 @@ export function parseRecords(bytes: Uint8Array, base: number): ParseResult {
     }
     at = end;
   }
-  return { records, committedEnd, damaged };
+  return { records, committedEnd, damaged, batches };
 }
 
 /** `<writer>-<seq>.seg`: the file name of a writer's `seq`-th segment. */

@@ -65,6 +65,8 @@ export interface OpfsAdapter extends StorageAdapter {
 
 /** Directory used when no `root` is given. */
 export const DEFAULT_OPFS_ROOT = 'archive-storage';
+/** How long `close()` waits for the worker to confirm before terminating it. */
+const CLOSE_TIMEOUT_MS = 5_000;
 /** Keys per `list` page (one round trip each). */
 const LIST_PAGE = 1000;
 const ROOT_NAME = /^[A-Za-z0-9._~-]{1,128}$/;
@@ -188,8 +190,12 @@ export function opfsAdapter(options: OpfsAdapterOptions = {}): OpfsAdapter {
       },
       async close() {
         post({ type: 'close' });
-        await closedAck.promise;
+        // A worker that died (terminated from outside, crashed) never answers: do not wait for it forever.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([closedAck.promise, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_TIMEOUT_MS)))]);
+        clearTimeout(timer);
         worker.terminate();
+        failAll(new ClosedError(`${label} is closed`));
       },
     };
   }
@@ -331,7 +337,7 @@ export function opfsAdapter(options: OpfsAdapterOptions = {}): OpfsAdapter {
       if (closed) return;
       closed = true;
       if (scheduled) flush();
-      await Promise.all([...inFlight]);
+      // The engine finishes what it was sent before it closes (its queue drains first).
       if (backendPromise) {
         try {
           await (await backendPromise).close();
@@ -339,6 +345,7 @@ export function opfsAdapter(options: OpfsAdapterOptions = {}): OpfsAdapter {
           /* never opened */
         }
       }
+      await Promise.allSettled([...inFlight]);
     },
   };
 

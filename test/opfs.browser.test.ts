@@ -2,9 +2,48 @@
  * The OPFS adapter in real headless Chromium, on both engines: the worker with
  * sync access handles, and the main-thread createWritable fallback.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { opfsAdapter } from '../adapters/opfs.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { commands } from 'vitest/browser';
+import { opfsAdapter, type OpfsAdapter } from '../adapters/opfs.js';
+import { isSegmentHeader, parseRecords, parseSegmentName, SEGMENT_HEADER_BYTES } from '../adapters/opfs-format.js';
+import { isArchiveStorageError } from '../src/errors.js';
 import { runAdapterConformance } from './conformance/adapter-suite.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    return isArchiveStorageError(e) ? e.code : `not an SDK error: ${String(e)}`;
+  }
+  return undefined;
+}
+
+/** What is really on disk under `root`: every segment with its committed batches and whether its tail is damaged. */
+async function segmentsOf(root: string): Promise<{ name: string; size: number; batches: number; damaged: boolean }[]> {
+  const top = await navigator.storage.getDirectory();
+  const dir = await top.getDirectoryHandle(root);
+  const out: { name: string; size: number; batches: number; damaged: boolean }[] = [];
+  for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) {
+    if (!parseSegmentName(name)) continue;
+    const bytes = new Uint8Array(await (await (await dir.getFileHandle(name)).getFile()).arrayBuffer());
+    expect(isSegmentHeader(bytes)).toBe(true);
+    const parsed = parseRecords(bytes.subarray(SEGMENT_HEADER_BYTES), SEGMENT_HEADER_BYTES);
+    out.push({ name, size: bytes.byteLength, batches: parsed.batches, damaged: parsed.damaged || parsed.committedEnd !== bytes.byteLength });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+async function appendRaw(root: string, name: string, bytes: Uint8Array): Promise<void> {
+  const top = await navigator.storage.getDirectory();
+  const fh = await (await top.getDirectoryHandle(root)).getFileHandle(name);
+  const size = (await fh.getFile()).size;
+  const w = await fh.createWritable({ keepExistingData: true });
+  await w.write({ type: 'write', position: size, data: bytes as Uint8Array<ArrayBuffer> });
+  await w.close();
+}
 
 let counter = 0;
 const uniqueRoot = (tag: string) => `test-${tag}-${Date.now().toString(36)}-${++counter}`;
@@ -43,5 +82,273 @@ describe('opfs adapter engines', () => {
     expect(await b.mode()).toBe('main-thread');
     await a.close!();
     await b.close!();
+  });
+});
+
+describe('opfs adapter in Chromium', () => {
+  const open: OpfsAdapter[] = [];
+  const adapterFor = (tag: string, extra: Parameters<typeof opfsAdapter>[0] = {}) => {
+    const root = uniqueRoot(tag);
+    roots.push(root);
+    const adapter = opfsAdapter({ root, ...extra });
+    open.push(adapter);
+    return { root, adapter };
+  };
+  afterEach(async () => {
+    for (const a of open.splice(0)) await a.close!();
+  });
+
+  for (const worker of [true, false]) {
+    const engine = worker ? 'worker' : 'main thread';
+
+    it(`${engine}: 1,000 writes issued together are one or two batches on disk`, async () => {
+      const { root, adapter } = adapterFor('batch', { worker });
+      await adapter.write('warm', enc.encode('up'));
+      const before = (await segmentsOf(root)).reduce((n, s) => n + s.batches, 0);
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => adapter.write(`b/${i}`, enc.encode(`v${i}`))));
+      const segments = await segmentsOf(root);
+      const after = segments.reduce((n, s) => n + s.batches, 0);
+      expect(after - before).toBeLessThanOrEqual(2);
+      expect(segments.every((s) => !s.damaged)).toBe(true);
+      expect(dec.decode((await adapter.read('b/999'))!)).toBe('v999');
+    });
+
+    it(`${engine}: a torn batch at the end of a segment (a crash mid-write) is ignored as a whole`, async () => {
+      const { root, adapter } = adapterFor('torn', { worker });
+      await adapter.write('k', enc.encode('old'));
+      await adapter.close!();
+      const [segment] = await segmentsOf(root);
+      // Half a batch that would have set k to "new" and added "x": what a crash between write and flush leaves.
+      const probe = opfsAdapter({ root, worker: false });
+      await probe.writeMany!([
+        { key: 'k', bytes: enc.encode('new') },
+        { key: 'x', bytes: enc.encode('never') },
+      ]);
+      await probe.close!();
+      const names = (await segmentsOf(root)).map((s) => s.name);
+      const probeSegment = names.find((n) => n !== segment!.name)!;
+      const top = await navigator.storage.getDirectory();
+      const dir = await top.getDirectoryHandle(root);
+      const whole = new Uint8Array(await (await (await dir.getFileHandle(probeSegment)).getFile()).arrayBuffer());
+      await dir.removeEntry(probeSegment);
+      await appendRaw(root, segment!.name, whole.subarray(SEGMENT_HEADER_BYTES, whole.byteLength - 20));
+      const again = opfsAdapter({ root, worker });
+      open.push(again);
+      expect(dec.decode((await again.read('k'))!)).toBe('old');
+      expect(await again.has('x')).toBe(false);
+      // Writing goes on in a fresh segment; nothing is appended after a tear.
+      await again.write('k', enc.encode('newer'));
+      expect(dec.decode((await again.read('k'))!)).toBe('newer');
+      const other = opfsAdapter({ root, worker: false });
+      open.push(other);
+      expect(dec.decode((await other.read('k'))!)).toBe('newer');
+    });
+
+    it(`${engine}: overwrites and deletes become garbage that compaction reclaims, without losing data`, async () => {
+      const { root, adapter } = adapterFor('compact', { worker });
+      const big = new Uint8Array(64 * 1024).fill(9);
+      for (let round = 0; round < 10; round++) {
+        await Promise.all(Array.from({ length: 10 }, (_, i) => adapter.write(`g/${i}`, big.map((b) => b + round))));
+      }
+      await adapter.write('keep', enc.encode('kept'));
+      await adapter.append!('log', enc.encode('a'));
+      await adapter.append!('log', enc.encode('b'));
+      await adapter.delete('g/0');
+      const sizeBefore = (await segmentsOf(root)).reduce((n, s) => n + s.size, 0);
+      const reader = opfsAdapter({ root, worker: !worker }); // another tab, reading across the compaction
+      open.push(reader);
+      expect(dec.decode((await reader.read('keep'))!)).toBe('kept');
+      expect(await adapter.compact()).toBe(true);
+      const after = await segmentsOf(root);
+      expect(after.reduce((n, s) => n + s.size, 0)).toBeLessThan(sizeBefore / 5);
+      for (const a of [adapter, reader]) {
+        expect(await a.has('g/0')).toBe(false);
+        expect((await a.read('g/9'))![0]).toBe(9 + 9);
+        expect(dec.decode((await a.read('keep'))!)).toBe('kept');
+        expect(dec.decode((await a.read('log'))!)).toBe('ab');
+        const keys: string[] = [];
+        for await (const k of a.list('')) keys.push(k);
+        expect(keys.sort()).toEqual(['g/1', 'g/2', 'g/3', 'g/4', 'g/5', 'g/6', 'g/7', 'g/8', 'g/9', 'keep', 'log']);
+      }
+    });
+  }
+
+  it('two adapters on one directory (two workers) write the same keys without errors and agree', async () => {
+    const { root, adapter: a } = adapterFor('two');
+    const b = opfsAdapter({ root });
+    open.push(b);
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => [a.write(`same/${i % 5}`, enc.encode(`a${i}`)), b.write(`same/${i % 5}`, enc.encode(`b${i}`)), a.write(`a/${i}`, enc.encode('1')), b.write(`b/${i}`, enc.encode('2'))]).flat(),
+    );
+    for (let k = 0; k < 5; k++) {
+      const fromA = dec.decode((await a.read(`same/${k}`))!);
+      const fromB = dec.decode((await b.read(`same/${k}`))!);
+      expect(fromA).toBe(fromB);
+    }
+    // Written by one, found by the other at once (a miss re-reads the directory).
+    await a.write('fresh', enc.encode('now'));
+    expect(await b.has('fresh')).toBe(true);
+    const keysA: string[] = [];
+    for await (const k of a.list('')) keysA.push(k);
+    expect(keysA.length).toBe(106);
+  });
+
+  it('a worker killed in the middle of a large batch leaves the old value whole', async () => {
+    let worker: Worker | undefined;
+    const { root, adapter } = adapterFor('kill', {
+      worker: () => (worker = new Worker(new URL('../adapters/opfs-worker.ts', import.meta.url), { type: 'module' })),
+    });
+    await adapter.write('k', new Uint8Array(1024).fill(1));
+    const big = Array.from({ length: 64 }, (_, i) => ({ key: `big/${i}`, bytes: new Uint8Array(256 * 1024).fill(2) }));
+    const pending = adapter.writeMany!([...big, { key: 'k', bytes: new Uint8Array(1024).fill(2) }]);
+    await new Promise((r) => setTimeout(r, 5));
+    worker!.terminate();
+    pending.catch(() => {});
+    // terminate() cannot stop a write already inside the file system call; give it time to end either way.
+    await new Promise((r) => setTimeout(r, 500));
+    const again = opfsAdapter({ root });
+    open.push(again);
+    const k = (await again.read('k'))!;
+    expect(k.every((b) => b === k[0])).toBe(true);
+    const landed = await again.has('big/0');
+    // All or nothing: if the batch landed, every entry did; if not, none did.
+    for (let i = 0; i < 64; i += 9) expect(await again.has(`big/${i}`)).toBe(landed);
+    expect(k[0]).toBe(landed ? 2 : 1);
+  });
+
+  it('refuses a bad root or segment size with INVALID_ARGUMENT', () => {
+    for (const root of ['', '../x', 'a/b', 'sp ace', 'x'.repeat(200)]) {
+      let caught: unknown;
+      try {
+        opfsAdapter({ root });
+      } catch (e) {
+        caught = e;
+      }
+      expect(isArchiveStorageError(caught, 'INVALID_ARGUMENT')).toBe(true);
+    }
+    expect(() => opfsAdapter({ segmentBytes: 10 })).toThrow(/segmentBytes/);
+  });
+
+  it('a closed adapter refuses calls with CLOSED', async () => {
+    const { adapter } = adapterFor('closed');
+    await adapter.write('k', enc.encode('v'));
+    await adapter.close!();
+    expect(await codeOf(adapter.read('k'))).toBe('CLOSED');
+  });
+});
+
+describe('opfs adapter across tabs and browsers', () => {
+  let peer: string | undefined;
+  afterEach(async () => {
+    if (peer) await commands.peerClose(peer);
+    peer = undefined;
+  });
+
+  it('two tabs writing at once: all lands, each sees the other, nothing is reported as corruption', async () => {
+    const root = uniqueRoot('tabs');
+    roots.push(root);
+    peer = await commands.peerOpen();
+    const here = opfsAdapter({ root });
+    await here.write('hello', enc.encode('from test'));
+    const peerWrites = commands.peerRun<string>(
+      peer,
+      `async ({ opfs }, root) => {
+        const a = opfs.opfsAdapter({ root });
+        const enc = new TextEncoder();
+        for (let round = 0; round < 10; round++) {
+          await Promise.all(Array.from({ length: 30 }, (_, i) => a.write('peer/' + (round * 30 + i), enc.encode('p' + i))));
+          await a.write('shared', enc.encode('peer ' + round));
+        }
+        const seen = await a.read('here/299');
+        await a.close();
+        return 'ok';
+      }`,
+      root,
+    );
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(Array.from({ length: 30 }, (_, i) => here.write(`here/${round * 30 + i}`, enc.encode(`h${i}`))));
+      await here.write('shared', enc.encode(`here ${round}`));
+    }
+    expect(await peerWrites).toBe('ok');
+    expect(await here.has('peer/299')).toBe(true);
+    const keys: string[] = [];
+    for await (const k of here.list('')) keys.push(k);
+    expect(keys.length).toBe(602);
+    const seen = await commands.peerRun<string[]>(
+      peer,
+      `async ({ opfs }, root) => {
+        const a = opfs.opfsAdapter({ root });
+        const out = [new TextDecoder().decode(await a.read('here/299')), new TextDecoder().decode(await a.read('shared'))];
+        await a.close();
+        return out;
+      }`,
+      root,
+    );
+    expect(seen[0]).toBe('h29');
+    expect(seen[1]).toBe(dec.decode((await here.read('shared'))!));
+    await here.close!();
+  });
+
+  it('a reload keeps the data', async () => {
+    const root = uniqueRoot('reload');
+    roots.push(root);
+    peer = await commands.peerOpen();
+    await commands.peerRun(
+      peer,
+      `async ({ opfs }, root) => {
+        const a = opfs.opfsAdapter({ root });
+        await a.writeMany([{ key: 'kept', bytes: new TextEncoder().encode('across reload') }]);
+        return 'ok'; // no close: the reload ends the page (and its worker) as a tab would
+      }`,
+      root,
+    );
+    await commands.peerReload(peer);
+    const after = await commands.peerRun<string>(
+      peer,
+      `async ({ opfs }, root) => {
+        const a = opfs.opfsAdapter({ root });
+        const v = await a.read('kept');
+        await a.close();
+        return new TextDecoder().decode(v);
+      }`,
+      root,
+    );
+    expect(after).toBe('across reload');
+  });
+
+  it('a real quota error (tiny quota, isolated browser) is QUOTA_EXCEEDED and leaves the store whole, on both engines', async () => {
+    peer = await commands.peerOpen({ isolated: true });
+    await commands.peerSetQuota(peer, 4 * 1024 * 1024);
+    const result = await commands.peerRun<Record<string, unknown>>(
+      peer,
+      `async ({ opfs }) => {
+        const out = {};
+        const codeOf = async (p) => { try { await p; return 'resolved'; } catch (e) { return e.code ?? String(e); } };
+        for (const worker of [true, false]) {
+          const root = 'quota-' + worker;
+          const a = opfs.opfsAdapter({ root, worker });
+          await a.write('before', new TextEncoder().encode('kept'));
+          const big = Array.from({ length: 8 }, (_, i) => ({ key: 'big/' + i, bytes: new Uint8Array(1024 * 1024).fill(i) }));
+          out[worker + ':many'] = await codeOf(a.writeMany(big));
+          out[worker + ':single'] = await codeOf(a.write('huge', new Uint8Array(8 * 1024 * 1024)));
+          out[worker + ':after'] = await codeOf(a.write('small', new TextEncoder().encode('fits')));
+          await a.close();
+          const b = opfs.opfsAdapter({ root, worker });
+          const keys = [];
+          for await (const k of b.list('')) keys.push(k);
+          out[worker + ':keys'] = keys.sort();
+          out[worker + ':before'] = new TextDecoder().decode(await b.read('before'));
+          await b.close();
+        }
+        return out;
+      }`,
+    );
+    for (const w of ['true', 'false']) {
+      expect(result[`${w}:many`]).toBe('QUOTA_EXCEEDED');
+      expect(result[`${w}:single`]).toBe('QUOTA_EXCEEDED');
+      expect(result[`${w}:after`]).toBe('resolved');
+      expect(result[`${w}:keys`]).toEqual(['before', 'small']);
+      expect(result[`${w}:before`]).toBe('kept');
+    }
   });
 });
