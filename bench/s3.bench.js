@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { AwsClient } from 'aws4fetch';
 import { canonicalBytes, objectKey, openArchive, sha256Hex } from '../dist/index.js';
 import { s3Adapter } from '../dist/adapters/s3.js';
-import { fmt, median, table } from './lib.js';
-import { interleaved } from './sqlite.bench.js';
+import { fmt, table } from './lib.js';
+import { interleaved, verifyRate } from './sqlite.bench.js';
 
 const SINGLES = 100; // sequential requests per round
 const BATCH = 400; // objects per putMany / parallel raw PUTs
@@ -108,13 +108,7 @@ export async function run() {
       { name: 'archive get (verified)', ops: SINGLES, fn: async () => { for (const h of hashes) await reopened.get(h); }, vs: 0 },
     ];
     const readRates = await interleaved(reads, ROUNDS);
-    const count = (await reopened.stats()).count;
-    const verifyRates = [];
-    for (let r = 0; r < 3; r++) {
-      const t0 = performance.now();
-      await reopened.verify();
-      verifyRates.push((count * 1000) / (performance.now() - t0));
-    }
+    const { count, rate: verifyObjectsPerSecond } = await verifyRate(reopened);
     const rows = [];
     const report = (list, rates) =>
       list.forEach((c, i) =>
@@ -125,7 +119,7 @@ export async function run() {
         }),
       );
     report(writes, writeRates);
-    report([...reads, { name: `archive verify (${count} objects, objects/s)`, vs: 0 }], [...readRates, median(verifyRates)]);
+    report([...reads, { name: `archive verify (${count} objects, objects/s)`, vs: 0 }], [...readRates, verifyObjectsPerSecond]);
     await reopened.close();
     table(`S3 adapter vs raw aws4fetch on s3rver over loopback (medians of ${ROUNDS} interleaved rounds)`, rows);
     return rows;
