@@ -12,8 +12,8 @@
  *   write therefore pays one transaction, and writes issued together share one.
  *   Each caller's promise settles on its transaction's `complete` (or `abort`),
  *   so a resolved write is committed at the chosen durability.
- * - Reads (`read`, `has`) issued in the same microtask share one readonly
- *   transaction.
+ * - Reads (`read`, `has`) are grouped the same way: one readonly transaction
+ *   at a time, carrying every read issued while the previous one ran.
  *
  * Importing this module reads no browser global: `indexedDB`, `navigator.locks`
  * and `navigator.storage` are looked up when an adapter is used.
@@ -92,7 +92,9 @@ type WriteOp = (
   | { kind: 'many'; entries: readonly WriteEntry[]; done: Deferred<void> }
 ) & { signal?: AbortSignal | undefined };
 
-type ReadOp = { kind: 'read'; key: string; done: Deferred<Uint8Array | undefined> } | { kind: 'has'; key: string; done: Deferred<boolean> };
+type ReadOp = ({ kind: 'read'; key: string; done: Deferred<Uint8Array | undefined> } | { kind: 'has'; key: string; done: Deferred<boolean> }) & {
+  signal?: AbortSignal | undefined;
+};
 
 /** Marks a key known to exist in a batch whose bytes were not fetched (only `create` asked). */
 const PRESENT = Symbol('present');
@@ -125,6 +127,7 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
   let writeInFlight: Promise<void> | undefined;
   let readQueue: ReadOp[] = [];
   let readScheduled = false;
+  let readInFlight = false;
 
   function factory(): IDBFactory {
     const idb = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
@@ -385,25 +388,43 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
     });
   }
 
-  // ---- reads: one readonly transaction per microtask -------------------------------------
+  // ---- reads: one readonly transaction at a time, carrying every read queued meanwhile ------
 
   function enqueueRead<T>(op: ReadOp & { done: Deferred<T> }, signal: AbortSignal | undefined): Promise<T> {
+    op.signal = signal;
     readQueue.push(op);
-    if (!readScheduled) {
-      readScheduled = true;
-      queueMicrotask(() => void flushReads());
-    }
+    scheduleReads();
     return watchAbort(op.done, signal);
   }
 
+  function scheduleReads(): void {
+    if (readScheduled || readInFlight || readQueue.length === 0) return;
+    readScheduled = true;
+    queueMicrotask(() => void flushReads());
+  }
+
+  /**
+   * Reads go like writes: while a readonly transaction runs, new reads wait and
+   * then share the next one. Callers that read with bounded concurrency (each
+   * issuing its next read when the previous one resolves) would otherwise open
+   * one transaction per read, as every result arrives in its own event.
+   */
   async function flushReads(): Promise<void> {
     readScheduled = false;
-    const batch = readQueue;
+    if (readInFlight || readQueue.length === 0) return;
+    const batch = readQueue.filter((op) => !op.signal?.aborted);
     readQueue = [];
+    if (batch.length === 0) return;
+    readInFlight = true;
+    const settled = () => {
+      readInFlight = false;
+      scheduleReads();
+    };
     let db: IDBDatabase;
     try {
       db = await open();
     } catch (error) {
+      settled();
       for (const op of batch) op.done.reject(error);
       return;
     }
@@ -411,6 +432,7 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
     try {
       tx = db.transaction(DATA_STORE, 'readonly');
     } catch (error) {
+      settled();
       const wrapped = dead ?? wrapBrowserError(error, `${label}: read transaction`);
       for (const op of batch) op.done.reject(wrapped);
       return;
@@ -425,7 +447,9 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
         req.onsuccess = () => op.done.resolve(req.result !== undefined);
       }
     }
+    tx.oncomplete = settled;
     tx.onabort = () => {
+      settled();
       const error = dead ?? wrapBrowserError(tx.error ?? new Error('transaction aborted'), `${label}: read`);
       for (const op of batch) op.done.reject(error);
     };

@@ -1,0 +1,120 @@
+// The browser adapters in headless Chromium, next to their raw baselines in the same run (issue 5):
+// IndexedDB against raw `idb` (one transaction per put; one transaction for the batch), OPFS against
+// raw OPFS (createWritable per object in the objects/aa/bb/<hash>.json layout), and the archive on
+// both. 1 KiB values, 1,000 operations per round, median of interleaved rounds.
+//
+// The page (bench/browser/) imports the BUILT library from dist/ through an import map, served by a
+// small HTTP server on 127.0.0.1 that stops with the run. Chromium (/usr/bin/chromium or
+// CHROMIUM_PATH, never downloaded) runs with an on-disk profile in a temp dir, so IndexedDB and OPFS
+// write to disk as in a user's browser (an incognito context would keep them in memory).
+//
+// `npm run bench -- browser`   (env BROWSER_BENCH_ROUNDS=5, BROWSER_BENCH_N=1000)
+import { createServer } from 'node:http';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright';
+import { fmt, table } from './lib.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROUNDS = Number(process.env.BROWSER_BENCH_ROUNDS ?? 5);
+const N = Number(process.env.BROWSER_BENCH_N ?? 1000);
+/** Only these trees are served. */
+const SERVED = ['dist/', 'bench/browser/', 'node_modules/idb/', 'node_modules/@noble/hashes/', 'node_modules/fflate/'];
+const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.map': 'application/json', '.json': 'application/json' };
+
+/** A static server for the page and the built library, on 127.0.0.1 only. */
+async function serve() {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^[/\\]+/, '');
+    const file = join(ROOT, path);
+    const allowed = SERVED.some((p) => path.split(sep).join('/').startsWith(p)) && file.startsWith(ROOT);
+    if (!allowed || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.end(readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Whatever happens to the run, the server does not outlive it.
+  const guard = setTimeout(() => server.close(), 30 * 60_000);
+  guard.unref();
+  return { server, origin: `http://127.0.0.1:${server.address().port}`, stop: () => (clearTimeout(guard), new Promise((r) => server.close(r))) };
+}
+
+const ratio = (a, b) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+
+export async function run() {
+  if (!existsSync(join(ROOT, 'dist/adapters/opfs.js'))) throw new Error('dist/ is missing: run `npm run build` (npm run bench does)');
+  const { origin, stop } = await serve();
+  const profile = mkdtempSync(join(tmpdir(), 'archive-storage-bench-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e));
+    await page.goto(`${origin}/bench/browser/index.html`);
+    await page.waitForFunction(() => globalThis.browserBenchReady === true, undefined, { timeout: 30_000 }).catch(() => {
+      throw new Error(`the bench page did not load: ${errors.map(String).join('; ') || 'no error reported'}`);
+    });
+    const version = await page.evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? 'unknown');
+    console.log(`\nheadless Chromium ${version}, on-disk profile; ${N} ops of 1 KiB per round, median of ${ROUNDS} interleaved rounds`);
+
+    const idb = await page.evaluate(({ n, rounds }) => globalThis.browserBench.benchIndexedDb({ n, rounds }), { n: N, rounds: ROUNDS });
+    const opfs = await page.evaluate(({ n, rounds }) => globalThis.browserBench.benchOpfs({ n, rounds }), { n: N, rounds: ROUNDS });
+    const rate = (rows, name) => rows.find((r) => r.name === name)?.rate ?? NaN;
+
+    const idbSeq = rate(idb, 'raw idb: 1 tx per put, awaited in turn');
+    const idbTogether = rate(idb, 'raw idb: 1 tx per put, issued together');
+    const idbBatch = rate(idb, 'raw idb: 1 tx for the batch');
+    table(
+      'IndexedDB (relaxed durability unless marked strict)',
+      idb.map((r) => ({
+        row: r.name,
+        'ops/s': fmt(r.rate),
+        'x raw 1 tx/put (in turn)': ratio(r.rate, r.group === 'strict' ? rate(idb, 'raw idb strict: 1 tx per put, awaited in turn') : idbSeq),
+        'x raw 1 tx/put (together)': ratio(r.rate, idbTogether),
+        'x raw 1 tx/batch': ratio(r.rate, idbBatch),
+      })),
+    );
+
+    const cwSeq = rate(opfs, 'raw OPFS: createWritable per object, awaited in turn');
+    const cwTogether = rate(opfs, 'raw OPFS: createWritable per object, issued together');
+    const rawGet = rate(opfs, 'raw OPFS: getFile per object, issued together');
+    table(
+      'OPFS',
+      opfs.map((r) => ({
+        row: r.name,
+        'ops/s': fmt(r.rate),
+        'x raw createWritable (in turn)': r.group === 'get' ? '' : ratio(r.rate, cwSeq),
+        'x raw createWritable (together)': r.group === 'get' ? '' : ratio(r.rate, cwTogether),
+        'x raw getFile (together)': r.group === 'get' ? ratio(r.rate, rawGet) : '',
+      })),
+    );
+
+    const aims = [
+      ['archive put x1000 issued together >= 3x raw idb 1 tx/put (in turn)', rate(idb, 'archive put, issued together') / idbSeq, 3],
+      ['archive put x1000 issued together >= 3x raw idb 1 tx/put (together)', rate(idb, 'archive put, issued together') / idbTogether, 3],
+      ['archive put awaited in turn >= 0.8x raw idb 1 tx/put (in turn)', rate(idb, 'archive put, awaited in turn') / idbSeq, 0.8],
+      ['archive putMany >= 0.8x raw idb 1 tx for the batch', rate(idb, 'archive putMany') / idbBatch, 0.8],
+      ['archive (worker) put issued together >= 3x raw OPFS createWritable (in turn)', rate(opfs, 'archive (worker) put, issued together') / cwSeq, 3],
+      ['archive (worker) put issued together >= 3x raw OPFS createWritable (together)', rate(opfs, 'archive (worker) put, issued together') / cwTogether, 3],
+    ];
+    table(
+      'Aims of issue 5',
+      aims.map(([aim, x, min]) => ({ aim, ratio: x.toFixed(2), met: x >= min ? 'yes' : 'NO' })),
+    );
+    return { idb, opfs, aims };
+  } finally {
+    await context?.close().catch(() => {});
+    rmSync(profile, { recursive: true, force: true });
+    await stop();
+  }
+}
