@@ -134,6 +134,8 @@ export const BUNDLE_STAGING_PREFIX = 'bundle-staging/';
 const PROGRESS_EVERY = 64;
 /** Verified objects whose presence in the target is looked up together. */
 const HAS_GROUP = 32;
+/** Staged objects read back together; also the deletes issued together on rollback. */
+const READ_BACK_GROUP = 32;
 
 function resolveLimits(partial: Partial<BundleLimits> | undefined): BundleLimits {
   const limits = { ...DEFAULT_BUNDLE_LIMITS };
@@ -428,7 +430,6 @@ class Staging {
   private memoryBytes = 0;
   /** Hashes spilled to the adapter, in order. */
   readonly spilled: string[] = [];
-  private spilledSizes: number[] = [];
   /** Set before the first staging write starts: a write that fails midway may still have left keys. */
   private touched = false;
 
@@ -457,34 +458,53 @@ class Staging {
       this.memory.map((it) => ({ key: this.prefix + it.hash, bytes: it.bytes })),
       { signal: this.signal },
     );
-    for (const it of this.memory) {
-      this.spilled.push(it.hash);
-      this.spilledSizes.push(it.bytes.length);
-    }
+    for (const it of this.memory) this.spilled.push(it.hash);
     this.memory = [];
     this.memoryBytes = 0;
   }
 
-  /** Batches to commit, in order: spilled ones read back, then the memory buffer (one batch when nothing spilled). */
+  /**
+   * Batches to commit: the memory buffer, then spilled objects read back;
+   * each batch at most 8 MiB (or the budget, at least 64 KiB) and 4096
+   * objects, so an import of up to that size is one `putManyBytes` call.
+   */
   async *batches(): AsyncGenerator<{ hash: string; bytes: Uint8Array }[]> {
     const limit = Math.min(COMMIT_BATCH_BYTES, Math.max(COMMIT_BATCH_MIN_BYTES, this.budget));
     let batch: { hash: string; bytes: Uint8Array }[] = [];
     let batchBytes = 0;
-    for (let i = 0; i < this.spilled.length; i++) {
-      const hash = this.spilled[i]!;
-      const bytes = await this.adapter.read(this.prefix + hash);
-      // Staged bytes are re-checked: the adapter is storage we do not control.
-      if (!bytes || sha256Hex(bytes) !== hash) throw new HostileBundleError('BUNDLE_HASH_MISMATCH', `staged object ${hash} changed on the adapter during the import`);
-      batch.push({ hash, bytes });
-      batchBytes += this.spilledSizes[i]!;
-      if (batchBytes >= limit || batch.length >= COMMIT_BATCH_OBJECTS) {
+    const full = () => batchBytes >= limit || batch.length >= COMMIT_BATCH_OBJECTS;
+    // The memory buffer first, so its bytes are released before staged ones are read back.
+    const memory = this.memory;
+    this.memory = [];
+    this.memoryBytes = 0;
+    for (let i = 0; i < memory.length; i++) {
+      batch.push(memory[i]!);
+      batchBytes += memory[i]!.bytes.length;
+      memory[i] = undefined as never;
+      if (full()) {
         yield batch;
         batch = [];
         batchBytes = 0;
       }
     }
+    for (let start = 0; start < this.spilled.length; start += READ_BACK_GROUP) {
+      const hashes = this.spilled.slice(start, start + READ_BACK_GROUP);
+      const read = await Promise.all(hashes.map((hash) => this.adapter.read(this.prefix + hash)));
+      for (let i = 0; i < hashes.length; i++) {
+        const hash = hashes[i]!;
+        const bytes = read[i];
+        // Staged bytes are re-checked: the adapter is storage we do not control.
+        if (!bytes || sha256Hex(bytes) !== hash) throw new HostileBundleError('BUNDLE_HASH_MISMATCH', `staged object ${hash} changed on the adapter during the import`);
+        batch.push({ hash, bytes });
+        batchBytes += bytes.length;
+        if (full()) {
+          yield batch;
+          batch = [];
+          batchBytes = 0;
+        }
+      }
+    }
     if (batch.length > 0) yield batch;
-    if (this.memory.length > 0) yield this.memory;
   }
 
   /** Removes every staging key of this import (best effort, never aborted). */
@@ -492,7 +512,9 @@ class Staging {
     if (!this.touched) return;
     const keys: string[] = [];
     for await (const key of this.adapter.list(this.prefix)) keys.push(key);
-    for (const key of keys) await this.adapter.delete(key).catch(() => {});
+    for (let i = 0; i < keys.length; i += READ_BACK_GROUP) {
+      await Promise.all(keys.slice(i, i + READ_BACK_GROUP).map((key) => this.adapter.delete(key).catch(() => {})));
+    }
   }
 }
 
@@ -561,7 +583,10 @@ export async function importBundle(archive: ContentArchive, source: BundleSource
     };
   } catch (e) {
     // Roll back: delete what this import stored (it was absent before), then the staging keys.
-    for (const hash of added) await archive.delete(hash).catch(() => {});
+    // Concurrent deletes share the archive's commits (group commit).
+    for (let i = 0; i < added.length; i += READ_BACK_GROUP) {
+      await Promise.all(added.slice(i, i + READ_BACK_GROUP).map((hash) => archive.delete(hash).catch(() => {})));
+    }
     await staging.clear().catch(() => {});
     throw e;
   }
