@@ -33,9 +33,13 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
 });
 
 /** Creates an adapter that keeps bytes in a `Map`. */
+/** Locks belong to the store, not the adapter: adapters sharing a store (two "tabs") exclude each other. */
+const locksByStore = new WeakMap<Map<string, Uint8Array>, KeyedMutex>();
+
 export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapter {
   const store = options.store ?? new Map<string, Uint8Array>();
-  const locks = new KeyedMutex();
+  let locks = locksByStore.get(store);
+  if (!locks) locksByStore.set(store, (locks = new KeyedMutex()));
   let closed = false;
 
   const enter = (key: string | undefined, opts: CallOptions | undefined) => {
@@ -99,7 +103,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     },
     lock<T>(name: string, fn: () => Promise<T>, opts?: LockOptions): Promise<T> {
       enter(undefined, opts);
-      return locks.run(name, fn, opts);
+      return locks!.run(name, fn, opts);
     },
     async estimate(opts): Promise<StorageEstimate> {
       enter(undefined, opts);
