@@ -395,6 +395,26 @@ describe('import', () => {
     expect(await state(target)).toEqual(before);
   });
 
+  it('a staging segment changed on the adapter during the import is caught at commit, and rolled back', async () => {
+    const bytes = await bundleOf(await memoryArchive(kibValues(300)));
+    const store = new Map<string, Uint8Array>();
+    const target = await openArchive(memoryAdapter({ store }));
+    const before = await state(target);
+    let tampered = '';
+    const err = await importBundle(target, bytes, {
+      stagingMemoryBytes: 16 * 1024,
+      onProgress: (p) => {
+        if (tampered || p.phase !== 'verify' || p.done < 256) return;
+        tampered = [...store.keys()].find((k) => k.startsWith(BUNDLE_STAGING_PREFIX) && k.endsWith('.seg'))!;
+        const seg = store.get(tampered)!;
+        seg[seg.length - 3]! ^= 1;
+      },
+    }).catch((e: unknown) => e);
+    expect(tampered).toMatch(/^bundle-staging\/[0-9a-z-]+\/\d+\.seg$/);
+    expect(err).toMatchObject({ code: 'BUNDLE_HASH_MISMATCH' });
+    expect(await state(target)).toEqual(before);
+  });
+
   it('clearBundleStaging removes what a killed import left behind', async () => {
     const adapter = memoryAdapter();
     await adapter.write(`${BUNDLE_STAGING_PREFIX}old-run/abc`, new Uint8Array([1]));

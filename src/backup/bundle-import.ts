@@ -134,8 +134,8 @@ export const BUNDLE_STAGING_PREFIX = 'bundle-staging/';
 const PROGRESS_EVERY = 64;
 /** Verified objects whose presence in the target is looked up together. */
 const HAS_GROUP = 32;
-/** Staged objects read back together; also the deletes issued together on rollback. */
-const READ_BACK_GROUP = 32;
+/** Deletes issued together on rollback and clean-up. */
+const DELETE_GROUP = 32;
 
 function resolveLimits(partial: Partial<BundleLimits> | undefined): BundleLimits {
   const limits = { ...DEFAULT_BUNDLE_LIMITS };
@@ -423,13 +423,27 @@ function randomId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Verified objects waiting for the commit: a memory buffer that spills to staging keys on the adapter. */
+/** Bytes of one staging segment (a key holding many staged objects). */
+const SEGMENT_BYTES = 8 * 1024 * 1024;
+
+interface StagedObject {
+  hash: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * Verified objects waiting for the commit: a memory buffer that spills to
+ * the adapter beyond the budget. Spilled objects are packed into segments of
+ * up to 8 MiB under `bundle-staging/<id>/<n>.seg` (each object as 32 bytes of
+ * hash, 4 of length, then its bytes): one key per segment, not per object,
+ * so staging costs a few large writes on any backend.
+ */
 class Staging {
   readonly prefix: string;
-  private memory: { hash: string; bytes: Uint8Array }[] = [];
+  private memory: StagedObject[] = [];
   private memoryBytes = 0;
-  /** Hashes spilled to the adapter, in order. */
-  readonly spilled: string[] = [];
+  private readonly segments: string[] = [];
+  private total = 0;
   /** Set before the first staging write starts: a write that fails midway may still have left keys. */
   private touched = false;
 
@@ -441,39 +455,52 @@ class Staging {
     this.prefix = `${BUNDLE_STAGING_PREFIX}${Date.now().toString(36)}-${randomId()}/`;
   }
 
+  /** Objects staged so far. */
   get count(): number {
-    return this.memory.length + this.spilled.length;
+    return this.total;
   }
 
   async add(hash: string, bytes: Uint8Array): Promise<void> {
     this.memory.push({ hash, bytes });
     this.memoryBytes += bytes.length;
+    this.total++;
     if (this.memoryBytes > this.budget) await this.spill();
   }
 
   private async spill(): Promise<void> {
     this.touched = true;
-    await writeBatch(
-      this.adapter,
-      this.memory.map((it) => ({ key: this.prefix + it.hash, bytes: it.bytes })),
-      { signal: this.signal },
-    );
-    for (const it of this.memory) this.spilled.push(it.hash);
+    const entries: { key: string; bytes: Uint8Array }[] = [];
+    let group: StagedObject[] = [];
+    let groupBytes = 0;
+    const close = () => {
+      const key = `${this.prefix}${this.segments.length + entries.length}.seg`;
+      entries.push({ key, bytes: encodeSegment(group, groupBytes) });
+      group = [];
+      groupBytes = 0;
+    };
+    for (const it of this.memory) {
+      if (group.length > 0 && groupBytes + 36 + it.bytes.length > SEGMENT_BYTES) close();
+      group.push(it);
+      groupBytes += 36 + it.bytes.length;
+    }
+    if (group.length > 0) close();
+    await writeBatch(this.adapter, entries, { signal: this.signal });
+    for (const e of entries) this.segments.push(e.key);
     this.memory = [];
     this.memoryBytes = 0;
   }
 
   /**
-   * Batches to commit: the memory buffer, then spilled objects read back;
-   * each batch at most 8 MiB (or the budget, at least 64 KiB) and 4096
+   * Batches to commit: the memory buffer, then the segments read back one at
+   * a time; each batch at most 8 MiB (or the budget, at least 64 KiB) and 4096
    * objects, so an import of up to that size is one `putManyBytes` call.
    */
-  async *batches(): AsyncGenerator<{ hash: string; bytes: Uint8Array }[]> {
+  async *batches(): AsyncGenerator<StagedObject[]> {
     const limit = Math.min(COMMIT_BATCH_BYTES, Math.max(COMMIT_BATCH_MIN_BYTES, this.budget));
-    let batch: { hash: string; bytes: Uint8Array }[] = [];
+    let batch: StagedObject[] = [];
     let batchBytes = 0;
     const full = () => batchBytes >= limit || batch.length >= COMMIT_BATCH_OBJECTS;
-    // The memory buffer first, so its bytes are released before staged ones are read back.
+    // The memory buffer first, so its bytes are released before segments are read back.
     const memory = this.memory;
     this.memory = [];
     this.memoryBytes = 0;
@@ -487,16 +514,12 @@ class Staging {
         batchBytes = 0;
       }
     }
-    for (let start = 0; start < this.spilled.length; start += READ_BACK_GROUP) {
-      const hashes = this.spilled.slice(start, start + READ_BACK_GROUP);
-      const read = await Promise.all(hashes.map((hash) => this.adapter.read(this.prefix + hash)));
-      for (let i = 0; i < hashes.length; i++) {
-        const hash = hashes[i]!;
-        const bytes = read[i];
-        // Staged bytes are re-checked: the adapter is storage we do not control.
-        if (!bytes || sha256Hex(bytes) !== hash) throw new HostileBundleError('BUNDLE_HASH_MISMATCH', `staged object ${hash} changed on the adapter during the import`);
-        batch.push({ hash, bytes });
-        batchBytes += bytes.length;
+    for (const key of this.segments) {
+      const bytes = await this.adapter.read(key);
+      // Staged bytes are re-checked: the adapter is storage this import does not control.
+      for (const it of decodeSegment(key, bytes)) {
+        batch.push(it);
+        batchBytes += it.bytes.length;
         if (full()) {
           yield batch;
           batch = [];
@@ -512,10 +535,44 @@ class Staging {
     if (!this.touched) return;
     const keys: string[] = [];
     for await (const key of this.adapter.list(this.prefix)) keys.push(key);
-    for (let i = 0; i < keys.length; i += READ_BACK_GROUP) {
-      await Promise.all(keys.slice(i, i + READ_BACK_GROUP).map((key) => this.adapter.delete(key).catch(() => {})));
+    for (let i = 0; i < keys.length; i += DELETE_GROUP) {
+      await Promise.all(keys.slice(i, i + DELETE_GROUP).map((key) => this.adapter.delete(key).catch(() => {})));
     }
   }
+}
+
+/** Packs staged objects: for each, 32 bytes of hash, a 4-byte little-endian length, the bytes. */
+function encodeSegment(items: readonly StagedObject[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const { hash, bytes } of items) {
+    for (let k = 0; k < 32; k++) out[at + k] = parseInt(hash.slice(2 * k, 2 * k + 2), 16);
+    view.setUint32(at + 32, bytes.length, true);
+    out.set(bytes, at + 36);
+    at += 36 + bytes.length;
+  }
+  return out;
+}
+
+/** Unpacks a segment, checking every object against its recorded hash. */
+function decodeSegment(key: string, seg: Uint8Array | undefined): StagedObject[] {
+  const changed = () => new HostileBundleError('BUNDLE_HASH_MISMATCH', `staging segment ${key} changed on the adapter during the import`);
+  if (!seg) throw changed();
+  const view = new DataView(seg.buffer, seg.byteOffset, seg.byteLength);
+  const out: StagedObject[] = [];
+  for (let at = 0; at < seg.length; ) {
+    if (at + 36 > seg.length) throw changed();
+    let hash = '';
+    for (let k = 0; k < 32; k++) hash += seg[at + k]!.toString(16).padStart(2, '0');
+    const length = view.getUint32(at + 32, true);
+    if (at + 36 + length > seg.length) throw changed();
+    const bytes = seg.subarray(at + 36, at + 36 + length);
+    if (sha256Hex(bytes) !== hash) throw changed();
+    out.push({ hash, bytes });
+    at += 36 + length;
+  }
+  return out;
 }
 
 /**
@@ -584,8 +641,8 @@ export async function importBundle(archive: ContentArchive, source: BundleSource
   } catch (e) {
     // Roll back: delete what this import stored (it was absent before), then the staging keys.
     // Concurrent deletes share the archive's commits (group commit).
-    for (let i = 0; i < added.length; i += READ_BACK_GROUP) {
-      await Promise.all(added.slice(i, i + READ_BACK_GROUP).map((hash) => archive.delete(hash).catch(() => {})));
+    for (let i = 0; i < added.length; i += DELETE_GROUP) {
+      await Promise.all(added.slice(i, i + DELETE_GROUP).map((hash) => archive.delete(hash).catch(() => {})));
     }
     await staging.clear().catch(() => {});
     throw e;
