@@ -35,6 +35,7 @@ import {
   RTFS_ENTRY,
   type ExtraRecord,
 } from './bundle-format.js';
+import { concatBytes } from './bundle-source.js';
 import { crc32 } from './crc32.js';
 import { encodeCentralHeader, encodeEnd, encodeLocalHeader, METHOD_DEFLATE, METHOD_STORE, type ZipEntryInfo } from './zip-format.js';
 
@@ -179,7 +180,7 @@ export async function* exportBundle(archive: ContentArchive, options: ExportBund
     position += b.length;
   };
   const take = (): Uint8Array => {
-    const out = pending.length === 1 ? pending[0]! : concat(pending, pendingBytes);
+    const out = pending.length === 1 ? pending[0]! : concatBytes(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
     return out;
@@ -274,16 +275,6 @@ export async function* exportBundle(archive: ContentArchive, options: ExportBund
   }
   push(encodeEnd(named.length + n, cdOffset, position - cdOffset));
   yield take();
-}
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** {@link exportBundle} as a `ReadableStream` (pull-driven: backpressure from the consumer; cancel stops the export). */

@@ -45,7 +45,7 @@ import {
   type BundleManifestInfo,
   type ObjectTable,
 } from './bundle-format.js';
-import { ByteReader, type BundleSource } from './bundle-source.js';
+import { ByteReader, concatBytes, type BundleSource } from './bundle-source.js';
 import { crc32 } from './crc32.js';
 import { METHOD_DEFLATE, METHOD_STORE } from './zip-format.js';
 import { ZipStreamReader, type LocalEntry } from './zip-reader.js';
@@ -248,14 +248,7 @@ async function readEntryData(
   if (compressedSize === 0 && inflater) throw hostile('BUNDLE_MALFORMED', `entry ${name} is deflated but empty`, name);
   if (produced !== size) throw wrongSize(produced);
   checkCrc(crc);
-  if (!keep) return undefined;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return keep ? concatBytes(parts, size) : undefined;
 }
 
 const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');

@@ -80,6 +80,17 @@ function toPuller(source: BundleSource): ChunkPuller {
   );
 }
 
+/** `parts` joined into one array of `total` bytes. */
+export function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /**
  * Pulls exact byte counts out of a chunked source. `read` hands out views into
  * the source's chunks when it can (valid until the next call; copy to keep).
