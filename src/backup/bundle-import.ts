@@ -13,12 +13,13 @@
  *   the end every listed object present exactly once.
  *
  * Staging: verified objects the archive lacks are held in memory up to
- * `stagingMemoryBytes`, and beyond that written to staging keys on the
- * archive's adapter (`bundle-staging/<id>/…`), which the archive never lists.
+ * `stagingMemoryBytes`, and beyond that packed into 8 MiB segments under
+ * staging keys on the archive's adapter (`bundle-staging/<id>/<n>.seg`),
+ * which the archive never lists.
  *
  * Commit: only after the whole bundle has been verified, the staged objects
- * go in through `putManyBytes` (one call when they fit the memory budget,
- * else batches); if a batch fails, or the signal aborts between batches,
+ * go in through `putManyBytes`, in batches of at most 8 MiB (so one call for
+ * a small import); if a batch fails, or the signal aborts between batches,
  * every object this import added is deleted again and the staging keys are
  * removed, so the archive is left as it was.
  *
