@@ -30,6 +30,7 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
   locking: true,
   quota: true,
   durability: 'none',
+  hasMany: true,
 });
 
 /** Creates an adapter that keeps bytes in a `Map`. */
@@ -59,6 +60,11 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     async has(key, opts) {
       enter(key, opts);
       return store.has(key);
+    },
+    async hasMany(keys: readonly string[], opts) {
+      enter(undefined, opts);
+      for (const key of keys) assertValidKey(key);
+      return keys.map((key) => store.has(key));
     },
     async write(key, bytes, opts) {
       enter(key, opts);

@@ -239,6 +239,7 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     locking: true,
     quota: true,
     durability: config.file === ':memory:' ? 'none' : config.durability,
+    hasMany: true,
   });
 
   const sql = {
@@ -258,6 +259,8 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
   const writeAll = db.transaction((entries: readonly WriteEntry[]) => {
     for (const { key, bytes } of entries) sql.upsert.run(key, asBlob(bytes));
   });
+  /** Every lookup of a hasMany in one read transaction: one consistent snapshot, one lock round. */
+  const hasAll = db.transaction((keys: readonly string[]) => keys.map((key) => sql.has.get(key) !== undefined));
   const appendOne = db.transaction((key: string, bytes: Uint8Array) => {
     const old = sql.read.get(key);
     const joined = old === undefined ? asBlob(bytes) : Buffer.concat([fromBlob(old, key), bytes]);
@@ -327,6 +330,12 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     async has(key, opts) {
       enter(key, opts);
       return run('has', key, () => sql.has.get(key)) !== undefined;
+    },
+    async hasMany(keys, opts) {
+      enter(undefined, opts);
+      for (const key of keys) assertValidKey(key);
+      if (keys.length === 0) return [];
+      return run('hasMany', `(${keys.length} keys)`, () => hasAll(keys));
     },
     async write(key, bytes, opts) {
       enter(key, opts);

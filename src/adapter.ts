@@ -60,6 +60,11 @@ export interface AdapterCapabilities {
   readonly quota: boolean;
   /** The durability of a resolved write. */
   readonly durability: Durability;
+  /**
+   * `hasMany` answers many existence checks in one backend round (one query, one
+   * transaction). Optional: absent means `false`, and callers fall back to `has` per key.
+   */
+  readonly hasMany?: boolean;
 }
 
 /** Options of {@link StorageAdapter.lock}. */
@@ -96,6 +101,12 @@ export interface StorageAdapter {
   writeMany?(entries: readonly WriteEntry[], options?: CallOptions): Promise<void>;
   /** Writes only if `key` is absent; resolves `true` when it wrote. Present when `capabilities.create`. */
   create?(key: string, bytes: Uint8Array, options?: CallOptions): Promise<boolean>;
+  /**
+   * Existence of every key of `keys`, in order (`true` when present), as one
+   * batched lookup. Each answer is what `has` would have said at some moment
+   * during the call. Present when `capabilities.hasMany`.
+   */
+  hasMany?(keys: readonly string[], options?: CallOptions): Promise<boolean[]>;
   /** Appends `bytes` to `key` (creating it). A crash may leave a torn tail: readers must check. */
   append?(key: string, bytes: Uint8Array, options?: CallOptions): Promise<void>;
   /** Runs `fn` while holding the exclusive lock `name`. Present when `capabilities.locking`. */

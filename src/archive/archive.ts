@@ -33,7 +33,7 @@ import { foldSegments, loadSegments, type LoadedSegment } from './fold.js';
 import { assertCanonicalBytes, assertHash, isCanonicalJsonBytes } from './hash-args.js';
 import { decodeIndex, encodeIndex, TornIndex, type IndexRecord } from './index-file.js';
 import { encodeSegment, segmentKey, type JournalRecord } from './journal.js';
-import { forEachLimit, mapLimit } from './pool.js';
+import { forEachLimit, hasEach, mapLimit } from './pool.js';
 import {
   INDEX_KEY,
   OBJECTS_PREFIX,
@@ -148,6 +148,17 @@ class Archive implements ContentArchive {
   private readonly completed = new Set<string>();
   /** Compaction is next attempted once journalRecords reaches this. */
   private nextCompactAt: number;
+  /**
+   * Records of this handle's own segments that still exist (segments are immutable),
+   * so a compaction does not read and re-checksum what this handle itself wrote.
+   */
+  private readonly ownSegments = new Map<string, JournalRecord[]>();
+  /**
+   * The `index.json` this handle last read or wrote, and what it decodes to. A
+   * compaction that reads back exactly these bytes (nobody else compacted since)
+   * reuses the entries instead of parsing the whole document again.
+   */
+  private stored: { bytes: Uint8Array; entries: ReadonlyMap<string, IndexRecord> } | undefined;
 
   private readonly serial = new KeyedMutex();
   private queue: Job[] = [];
@@ -175,7 +186,10 @@ class Archive implements ContentArchive {
     let base: Map<string, IndexRecord> | undefined;
     if (raw) {
       const decoded = decodeIndex(raw);
-      if (!(decoded instanceof TornIndex)) base = decoded;
+      if (!(decoded instanceof TornIndex)) {
+        base = decoded;
+        this.stored = { bytes: raw, entries: decoded };
+      }
       else if (this.autoRepair) return this.serialised(() => this.rebuild(signal));
       else base = new Map();
     } else if (await this.anyObject(signal)) {
@@ -190,7 +204,7 @@ class Archive implements ContentArchive {
     }
     const segments = await loadSegments(this.adapter, this.concurrency, signal);
     const folded = await this.fold(base, segments, signal);
-    this.index = folded.entries;
+    this.index = folded.entries; // a copy: `base` (the record of index.json) stays as read
     this.setJournalRecords(segments);
     if (this.journalRecords >= this.threshold()) await this.serialised(() => this.compactQuietly(signal));
   }
@@ -400,7 +414,7 @@ class Archive implements ContentArchive {
     const unique = new Map<string, PutItem>();
     for (const it of all) if (!unique.has(it.hash)) unique.set(it.hash, it);
     const items = [...unique.values()];
-    const present = await mapLimit(items, this.concurrency, (it) => this.adapter.has(objectKey(it.hash)));
+    const present = await hasEach(this.adapter, items.map((it) => objectKey(it.hash)), this.concurrency);
     const toWrite: PutItem[] = [];
     const toIndex: PutItem[] = [];
     items.forEach((it, i) => {
@@ -430,7 +444,7 @@ class Archive implements ContentArchive {
   /** Commits a delete batch: journal intent, then the objects. */
   private async commitDeletes(all: string[]): Promise<void> {
     const hashes = [...new Set(all)];
-    const present = await mapLimit(hashes, this.concurrency, (h) => this.adapter.has(objectKey(h)));
+    const present = await hasEach(this.adapter, hashes.map(objectKey), this.concurrency);
     const targets = hashes.filter((h, i) => present[i] || this.index.has(h));
     if (targets.length === 0) return;
     const records: JournalRecord[] = targets.map((hash) => ({ op: 'del', hash }));
@@ -454,6 +468,7 @@ class Archive implements ContentArchive {
   private async writeSegment(records: JournalRecord[]): Promise<string> {
     const key = segmentKey(this.now(), this.writer, this.seq++);
     await this.adapter.write(key, encodeSegment(records));
+    this.ownSegments.set(key, records);
     this.journalRecords += records.length;
     return key;
   }
@@ -505,13 +520,13 @@ class Archive implements ContentArchive {
   private async compact(signal?: AbortSignal): Promise<void> {
     await this.withIndexLock(async () => {
       const raw = await this.adapter.read(INDEX_KEY, { signal });
-      const decoded = raw ? decodeIndex(raw) : undefined;
+      const decoded = raw ? (this.stored && sameBytes(raw, this.stored.bytes) ? this.stored.entries : decodeIndex(raw)) : undefined;
       if (!decoded || decoded instanceof TornIndex) {
         // The index vanished or was damaged under us: the objects decide.
         await this.rebuildLocked(signal);
         return;
       }
-      const segments = await loadSegments(this.adapter, this.concurrency, signal);
+      const segments = await this.loadSegments(signal);
       await this.storeFold(decoded, segments, signal);
     }, signal);
   }
@@ -519,14 +534,27 @@ class Archive implements ContentArchive {
   /** Folds `segments` into `base`, stores index.json, deletes settled segments, adopts the result. */
   private async storeFold(base: ReadonlyMap<string, IndexRecord>, segments: LoadedSegment[], signal?: AbortSignal, trust = true): Promise<void> {
     const folded = await this.fold(base, segments, signal, trust);
-    await this.adapter.write(INDEX_KEY, encodeIndex(folded.entries), { signal });
+    const bytes = encodeIndex(folded.entries);
+    this.stored = undefined; // until the write is known to have landed
+    await this.adapter.write(INDEX_KEY, bytes, { signal });
+    this.stored = { bytes, entries: folded.entries };
     // From here on the index holds everything; a failed delete only leaves a segment to fold again.
     await mapLimit(folded.settled, this.concurrency, async (key) => {
       await this.adapter.delete(key);
       this.completed.delete(key);
+      this.ownSegments.delete(key);
     });
-    this.index = folded.entries;
+    // The handle's working index is a copy: its own puts must not alter the record of what is stored.
+    this.index = new Map(folded.entries);
     this.setJournalRecords(folded.pending);
+  }
+
+  /** Every journal segment; this handle's own are taken from memory. Forgets own segments deleted by others. */
+  private async loadSegments(signal?: AbortSignal): Promise<LoadedSegment[]> {
+    const segments = await loadSegments(this.adapter, this.concurrency, signal, this.ownSegments);
+    const listed = new Set(segments.map((s) => s.key));
+    for (const key of this.ownSegments.keys()) if (!listed.has(key)) this.ownSegments.delete(key);
+    return segments;
   }
 
   /** Compaction as housekeeping: a failure (lock busy, backend hiccup) is retried after more writes. */
@@ -548,7 +576,7 @@ class Archive implements ContentArchive {
     const base = new Map<string, IndexRecord>();
     const storedAt = Math.floor(this.now());
     for (const [hash, size] of scan.good) base.set(hash, { size, storedAt: this.index.get(hash)?.storedAt ?? storedAt });
-    const segments = await loadSegments(this.adapter, this.concurrency, signal);
+    const segments = await this.loadSegments(signal);
     // Segments written before the scan are reflected by it already; those written during it
     // are folded on top. No line is taken on trust here: the objects were just found to
     // disagree with what this handle believed. Lines of objects found corrupt must not re-add them.
@@ -614,7 +642,7 @@ class Archive implements ContentArchive {
       const corruptSet = new Set(scan.corrupt);
       const unseen = [...indexed.keys()].filter((h) => !scan.good.has(h) && !corruptSet.has(h));
       // Confirm before reporting: an object put after the listing passed its shard is not missing.
-      const stillThere = await mapLimit(unseen, this.concurrency, (h) => this.adapter.has(objectKey(h), { signal }), signal);
+      const stillThere = await hasEach(this.adapter, unseen.map(objectKey), this.concurrency, { signal });
       const missing = unseen.filter((_, i) => !stillThere[i]).sort();
       const corrupt = [...scan.corrupt].sort();
       const ok = corrupt.length === 0 && missing.length === 0 && orphaned.length === 0;
@@ -731,6 +759,15 @@ interface ScanResult {
   /** Hashes (or keys, for misnamed files) of damaged objects. */
   corrupt: string[];
   corruptKeys: string[];
+}
+
+/**
+ * True when `a` and `b` hold the same bytes. Compared as text: decoding is native and
+ * string equality a memory compare, while a byte loop over megabytes is slow in JS.
+ * `index.json` is ASCII, so equal text means equal bytes.
+ */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && decoder.decode(a) === decoder.decode(b);
 }
 
 async function hasAny(iter: AsyncIterable<string>): Promise<boolean> {

@@ -25,7 +25,7 @@
 import type { StorageAdapter } from '../adapter.js';
 import type { IndexRecord } from './index-file.js';
 import { decodeSegment, JOURNAL_PREFIX, parseSegmentKey, type JournalRecord, type SegmentName } from './journal.js';
-import { mapLimit } from './pool.js';
+import { hasEach, mapLimit } from './pool.js';
 import { objectKey } from './types.js';
 
 /** A segment read back from storage. */
@@ -34,8 +34,17 @@ export interface LoadedSegment extends SegmentName {
   damaged: number;
 }
 
-/** Reads every journal segment (in time order); a segment that vanished meanwhile is skipped. */
-export async function loadSegments(adapter: StorageAdapter, concurrency: number, signal?: AbortSignal): Promise<LoadedSegment[]> {
+/**
+ * Reads every journal segment (in time order); a segment that vanished meanwhile is skipped.
+ * Segments named in `known` (ones this handle wrote: segments are immutable once written)
+ * are taken from it instead of being read and decoded again.
+ */
+export async function loadSegments(
+  adapter: StorageAdapter,
+  concurrency: number,
+  signal?: AbortSignal,
+  known?: ReadonlyMap<string, JournalRecord[]>,
+): Promise<LoadedSegment[]> {
   const names: SegmentName[] = [];
   for await (const key of adapter.list(JOURNAL_PREFIX, { signal })) {
     const name = parseSegmentKey(key);
@@ -46,6 +55,8 @@ export async function loadSegments(adapter: StorageAdapter, concurrency: number,
     names,
     concurrency,
     async (name) => {
+      const records = known?.get(name.key);
+      if (records) return { ...name, records, damaged: 0 };
       const bytes = await adapter.read(name.key, { signal });
       return bytes ? { ...name, ...decodeSegment(bytes) } : undefined;
     },
@@ -111,7 +122,7 @@ export async function foldSegments(input: FoldInput): Promise<FoldResult> {
 
   const toCheck = [...touched.entries()].filter(([, t]) => t.check).map(([h]) => h);
   const presence = new Map<string, boolean>();
-  const found = await mapLimit(toCheck, input.concurrency, (h) => adapter.has(objectKey(h), { signal }), signal);
+  const found = await hasEach(adapter, toCheck.map(objectKey), input.concurrency, { signal });
   toCheck.forEach((h, i) => presence.set(h, found[i]!));
   const isPresent = (h: string) => presence.get(h) ?? true;
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { CallOptions, StorageAdapter } from '../adapter.js';
 import { throwIfAborted } from '../errors.js';
 
 /** Maps `items` through `fn` with at most `limit` calls in flight; results in input order. */
@@ -56,4 +57,14 @@ export async function forEachLimit<T>(
   await Promise.all(running);
   if (failure) throw failure.error;
   throwIfAborted(signal);
+}
+
+/**
+ * Existence of each of `keys`, in order: one batched call when the adapter
+ * declares `hasMany`, else `has` per key with at most `limit` in flight.
+ */
+export function hasEach(adapter: StorageAdapter, keys: readonly string[], limit: number, options?: CallOptions): Promise<boolean[]> {
+  if (keys.length === 0) return Promise.resolve([]);
+  if (adapter.capabilities.hasMany && adapter.hasMany) return adapter.hasMany(keys, options);
+  return mapLimit(keys, limit, (key) => adapter.has(key, options), options?.signal);
 }

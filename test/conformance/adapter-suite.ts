@@ -257,6 +257,27 @@ export function runAdapterConformance(
       expect(await a.has('ok/1')).toBe(false);
     });
 
+    test('hasMany answers like has, in order (when declared)', async (a) => {
+      expect(Boolean(a.hasMany)).toBe(Boolean(a.capabilities.hasMany));
+      if (!a.hasMany) return;
+      expect(await a.hasMany([])).toEqual([]);
+      for (let i = 0; i < 300; i += 3) await a.write(`hm/${i % 5}/${i}`, bytesOf(`v${i}`));
+      const keys = Array.from({ length: 300 }, (_, i) => `hm/${i % 5}/${i}`);
+      // Duplicates and a prefix of a present key (not itself a key) are answered too.
+      keys.push('hm/0/0', 'hm/0', 'hm/3/3', 'nothing/here');
+      const answers = await a.hasMany(keys);
+      expect(answers).toHaveLength(keys.length);
+      const expected = await Promise.all(keys.map((k) => a.has(k)));
+      expect(answers).toEqual(expected);
+      expect(answers.filter(Boolean).length).toBe(102);
+      await a.delete('hm/0/0');
+      expect(await a.hasMany(['hm/0/0', 'hm/3/3'])).toEqual([false, true]);
+      await expectCode(a.hasMany(['hm/0/0', '../bad']), 'INVALID_KEY');
+      const ctl = new AbortController();
+      ctl.abort();
+      await expectCode(a.hasMany(['hm/3/3'], { signal: ctl.signal }), 'ABORTED');
+    });
+
     test('create writes only when absent (when declared)', async (a) => {
       expect(Boolean(a.create)).toBe(a.capabilities.create);
       if (!a.create) return;
