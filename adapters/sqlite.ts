@@ -32,6 +32,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import {
   assertValidKey,
   assertValidPrefix,
+  MAX_KEY_LENGTH,
   type AdapterCapabilities,
   type CallOptions,
   type LockOptions,
@@ -217,6 +218,16 @@ function wrapError(e: unknown, what: string): ArchiveStorageError {
   return new BackendError(`sqlite: ${what} failed: ${detail}`, { cause: e });
 }
 
+/**
+ * Keys that are certainly valid: segments of allowed characters, none starting with `.` (so
+ * none is `.` or `..`). Batches check each key against this first and leave anything else,
+ * including valid keys with a leading-dot segment, to `assertValidKey` and its precise error.
+ */
+const PLAIN_KEY = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*$/;
+function assertValidKeys(keys: Iterable<string>): void {
+  for (const key of keys) if (typeof key !== 'string' || key.length > MAX_KEY_LENGTH || !PLAIN_KEY.test(key)) assertValidKey(key);
+}
+
 /** A Buffer view of `bytes` (no copy): SQLite copies bound blobs itself. */
 const asBlob = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 const utf8 = new TextEncoder();
@@ -333,7 +344,7 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     },
     async hasMany(keys, opts) {
       enter(undefined, opts);
-      for (const key of keys) assertValidKey(key);
+      assertValidKeys(keys);
       if (keys.length === 0) return [];
       return run('hasMany', `(${keys.length} keys)`, () => hasAll(keys));
     },
@@ -343,7 +354,7 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     },
     async writeMany(entries, opts) {
       enter(undefined, opts);
-      for (const e of entries) assertValidKey(e.key);
+      assertValidKeys(entries.map((e) => e.key));
       if (entries.length === 0) return;
       run('writeMany', `(${entries.length} entries)`, () => writeAll(entries));
     },

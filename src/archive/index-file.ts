@@ -36,12 +36,15 @@ const decoder = /* @__PURE__ */ new TextDecoder();
  */
 export function encodeIndex(entries: ReadonlyMap<string, IndexRecord>): Uint8Array {
   const hashes = [...entries.keys()].sort();
-  const parts: string[] = [];
+  // One growing string (V8 ropes, flattened once by encode) is cheaper than an array of parts and a join.
+  let text = '{"objects":{';
+  let sep = '';
   for (const h of hashes) {
     const e = entries.get(h)!;
-    parts.push(`"${h}":{"path":"${objectKey(h)}","size":${e.size},"storedAt":${e.storedAt}}`);
+    text += `${sep}"${h}":{"path":"${objectKey(h)}","size":${e.size},"storedAt":${e.storedAt}}`;
+    sep = ',';
   }
-  return encoder.encode(`{"objects":{${parts.join(',')}},"version":${INDEX_VERSION}}`);
+  return encoder.encode(`${text}},"version":${INDEX_VERSION}}`);
 }
 
 /** Why a stored `index.json` was not usable. */
