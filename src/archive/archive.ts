@@ -413,22 +413,24 @@ class Archive implements ContentArchive {
   private async commitPuts(all: PutItem[]): Promise<void> {
     const unique = new Map<string, PutItem>();
     for (const it of all) if (!unique.has(it.hash)) unique.set(it.hash, it);
-    // Only hashes this handle's index names are looked up: the object is then usually there and
-    // need not be written again (objects are the truth, so it is checked, not assumed). A hash the
-    // index does not name is written without asking: it is almost always new, and when it is not
-    // (another writer's object, an orphan) writing the same bytes again is harmless and adopts it.
-    const known = [...unique.values()].filter((it) => this.index.has(it.hash));
-    const present = await hasEach(this.adapter, known.map((it) => objectKey(it.hash)), this.concurrency);
-    const skip = new Set(known.filter((_, i) => present[i]).map((it) => it.hash));
-    const toWrite = skip.size === 0 ? [...unique.values()] : [...unique.values()].filter((it) => !skip.has(it.hash));
-    if (toWrite.length === 0) return;
+    const items = [...unique.values()];
+    const present = await hasEach(this.adapter, items.map((it) => objectKey(it.hash)), this.concurrency);
+    const toWrite: PutItem[] = [];
+    const toIndex: PutItem[] = [];
+    items.forEach((it, i) => {
+      if (!present[i]) {
+        toWrite.push(it);
+        toIndex.push(it);
+      } else if (!this.index.has(it.hash)) toIndex.push(it); // an orphan: adopt it
+    });
+    if (toIndex.length === 0) return;
     const storedAt = Math.floor(this.now());
-    const records: JournalRecord[] = toWrite.map((it) => ({ op: 'put', hash: it.hash, size: it.bytes.byteLength, storedAt }));
+    const records: JournalRecord[] = toIndex.map((it) => ({ op: 'put', hash: it.hash, size: it.bytes.byteLength, storedAt }));
     const started = monotonic();
     const segment = await this.writeSegment(records);
     if (toWrite.length === 1 && this.adapter.create) {
       await this.adapter.create(objectKey(toWrite[0]!.hash), toWrite[0]!.bytes);
-    } else {
+    } else if (toWrite.length > 0) {
       await writeBatch(
         this.adapter,
         toWrite.map((it) => ({ key: objectKey(it.hash), bytes: it.bytes })),
