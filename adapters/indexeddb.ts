@@ -464,6 +464,7 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
     locking: hasLocks,
     quota: true,
     durability,
+    hasMany: true,
   });
 
   const adapter: StorageAdapter = {
@@ -478,6 +479,13 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
     async has(key, opts) {
       enter(key, opts);
       return enqueueRead({ kind: 'has', key, done: deferred<boolean>() }, opts?.signal);
+    },
+
+    async hasMany(keys, opts) {
+      enter(undefined, opts);
+      for (const key of keys) assertValidKey(key);
+      // Queued together, so they share one readonly transaction (two if one was already running).
+      return Promise.all(keys.map((key) => enqueueRead({ kind: 'has', key, done: deferred<boolean>() }, opts?.signal)));
     },
 
     async write(key, bytes, opts) {

@@ -21,12 +21,12 @@
  *   atomically on `close()`.
  *
  * Several writers (tabs) on one directory never share a file, so they never
- * meet `NoModificationAllowedError` on each other's handles. Each learns of
- * the others' batches from a BroadcastChannel notice and, whatever the
- * notices say, by re-listing the directory when a key is missing, so a key
- * written in one tab is found by `read`/`has` in another once its write has
- * resolved. Records carry a clock stamp, so the last writer wins the same way
- * in every tab whatever order the segments are read in.
+ * meet `NoModificationAllowedError` on each other's handles. Before answering
+ * reads, an engine re-lists the directory and reads the new tails of the
+ * others' segments (once per round of reads, however many), so a write that
+ * resolved in one tab is seen by every read issued after it in another.
+ * Records carry a clock stamp, so the last writer wins the same way in every
+ * tab whatever order the segments are read in.
  *
  * @module
  */
@@ -252,16 +252,16 @@ export class PackEngine {
 
   // ---------------------------------------------------------------- reads
 
-  /** The bytes under `key`, or undefined. A miss re-reads what other writers added before answering. */
+  /**
+   * The bytes under `key`, or undefined, as this engine's index knows them.
+   * Call {@link refresh} first for an answer that includes every write other
+   * writers completed before now (the service does, once per round of reads).
+   */
   async read(key: string): Promise<Uint8Array | undefined> {
     await this.catchUp();
     for (let attempt = 0; ; attempt++) {
-      let state = this.index.get(key);
-      if (!state || state.parts.length === 0) {
-        await this.refresh();
-        state = this.index.get(key);
-        if (!state || state.parts.length === 0) return undefined;
-      }
+      const state = this.index.get(key);
+      if (!state || state.parts.length === 0) return undefined;
       try {
         return await this.readParts(state.parts);
       } catch (error) {
@@ -272,18 +272,21 @@ export class PackEngine {
     }
   }
 
-  /** True when `key` exists. A miss re-reads what other writers added before answering. */
+  /** True when `key` exists (see {@link read} on freshness). */
   async has(key: string): Promise<boolean> {
     await this.catchUp();
-    if ((this.index.get(key)?.parts.length ?? 0) > 0) return true;
-    await this.refresh();
     return (this.index.get(key)?.parts.length ?? 0) > 0;
   }
 
-  /** Up to `limit` keys starting with `prefix` and sorting after `after`, in order. Re-reads the directory first when `fresh`. */
-  async listPage(prefix: string, after: string | undefined, limit: number, fresh: boolean): Promise<string[]> {
-    if (fresh) await this.refresh();
-    else await this.catchUp();
+  /** Existence of each of `keys`, in order (see {@link read} on freshness). */
+  async hasMany(keys: readonly string[]): Promise<boolean[]> {
+    await this.catchUp();
+    return keys.map((key) => (this.index.get(key)?.parts.length ?? 0) > 0);
+  }
+
+  /** Up to `limit` keys starting with `prefix` and sorting after `after`, in order (see {@link read} on freshness). */
+  async listPage(prefix: string, after: string | undefined, limit: number): Promise<string[]> {
+    await this.catchUp();
     const out: string[] = [];
     for (const [key, state] of this.index) {
       if (state.parts.length === 0 || !key.startsWith(prefix)) continue;

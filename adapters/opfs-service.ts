@@ -8,7 +8,7 @@
  * queue; the next round takes all of them, so the writes of every queued
  * group are committed as ONE batch — one write and one flush — however many
  * callers they came from (group commit). Reads are answered after the round's
- * commit, so they see it.
+ * commit, so they see it, and after one look at what other tabs committed.
  *
  * @module
  */
@@ -18,6 +18,8 @@ import { PackEngine, type Change } from './opfs-engine.js';
 export type EngineRequest =
   | { op: 'read'; key: string }
   | { op: 'has'; key: string }
+  | { op: 'hasMany'; keys: string[] }
+  | { op: 'refresh' }
   | { op: 'put'; key: string; bytes: Uint8Array }
   | { op: 'delete'; key: string }
   | { op: 'append'; key: string; bytes: Uint8Array }
@@ -35,7 +37,7 @@ export interface WireError {
 }
 
 /** The answer to one request. */
-export type EngineResult = { ok: true; value?: Uint8Array | boolean | string[] } | { ok: false; error: WireError };
+export type EngineResult = { ok: true; value?: Uint8Array | boolean | boolean[] | string[] } | { ok: false; error: WireError };
 
 /** Turns any thrown value into a {@link WireError}. */
 export function toWireError(error: unknown): WireError {
@@ -49,6 +51,8 @@ export function toWireError(error: unknown): WireError {
 }
 
 const WRITE_OPS = new Set(['put', 'delete', 'append', 'putMany']);
+
+type EngineValue = Uint8Array | boolean | boolean[] | string[] | undefined;
 
 interface Group {
   requests: EngineRequest[];
@@ -120,34 +124,48 @@ export class PackService {
       for (const [gi, ri] of writers) results[gi]![ri] = outcome;
     }
     // 2. Reads, lists and maintenance, after the commit so they see it.
-    const settle = (gi: number, ri: number, p: Promise<Uint8Array | boolean | string[] | undefined>) =>
+    const settle = (gi: number, ri: number, p: Promise<EngineValue>) =>
       p.then(
         (value) => void (results[gi]![ri] = value === undefined ? { ok: true } : { ok: true, value }),
         (error: unknown) => void (results[gi]![ri] = { ok: false, error: toWireError(error) }),
       );
-    const reads: Promise<void>[] = [];
+    const readers: [number, number, EngineRequest][] = [];
     const compactions: [number, number][] = [];
     groups.forEach((g, gi) =>
       g.requests.forEach((r, ri) => {
         if (WRITE_OPS.has(r.op)) return;
         if (r.op === 'compact') compactions.push([gi, ri]);
-        else reads.push(settle(gi, ri, this.answer(r)));
+        else readers.push([gi, ri, r]);
       }),
     );
-    await Promise.all(reads);
+    // One look at what other writers (tabs) committed serves every read of the round: a write that resolved
+    // anywhere before a read was issued is seen by it. Follow-up pages of a list need no new look.
+    if (readers.some(([, , r]) => r.op !== 'list' || r.fresh)) {
+      try {
+        await this.engine.refresh();
+      } catch (error) {
+        for (const [gi, ri] of readers) results[gi]![ri] = { ok: false, error: toWireError(error) };
+        readers.length = 0;
+      }
+    }
+    await Promise.all(readers.map(([gi, ri, r]) => settle(gi, ri, this.answer(r))));
     // 3. Compaction last and alone: it rewrites segments the reads above may be reading.
     for (const [gi, ri] of compactions) await settle(gi, ri, this.engine.compact());
     groups.forEach((g, gi) => g.resolve(results[gi]!));
   }
 
-  private async answer(r: EngineRequest): Promise<Uint8Array | boolean | string[] | undefined> {
+  private async answer(r: EngineRequest): Promise<EngineValue> {
     switch (r.op) {
       case 'read':
         return this.engine.read(r.key);
       case 'has':
         return this.engine.has(r.key);
+      case 'hasMany':
+        return this.engine.hasMany(r.keys);
+      case 'refresh':
+        return undefined; // the round refreshed before answering
       case 'list':
-        return this.engine.listPage(r.prefix, r.after, r.limit, r.fresh);
+        return this.engine.listPage(r.prefix, r.after, r.limit);
       default:
         throw new Error(`unknown request ${(r as { op: string }).op}`);
     }

@@ -258,6 +258,7 @@ export function opfsAdapter(options: OpfsAdapterOptions = {}): OpfsAdapter {
     locking: hasLocks,
     quota: true,
     durability: 'strict',
+    hasMany: true,
   });
 
   const adapter: OpfsAdapter = {
@@ -277,6 +278,13 @@ export function opfsAdapter(options: OpfsAdapterOptions = {}): OpfsAdapter {
     async has(key, opts) {
       enter(key, opts);
       return (await send({ op: 'has', key }, opts?.signal, `has of ${JSON.stringify(key)}`)) === true;
+    },
+
+    async hasMany(keys, opts) {
+      enter(undefined, opts);
+      for (const key of keys) assertValidKey(key);
+      if (keys.length === 0) return [];
+      return (await send({ op: 'hasMany', keys: [...keys] }, opts?.signal, `hasMany of ${keys.length} keys`)) as boolean[];
     },
 
     async write(key, bytes, opts) {
@@ -352,7 +360,16 @@ export function opfsAdapter(options: OpfsAdapterOptions = {}): OpfsAdapter {
   if (hasLocks) {
     adapter.lock = function lock<T>(name: string, fn: () => Promise<T>, opts?: LockOptions): Promise<T> {
       enter(undefined, opts);
-      return withWebLock(`archive-storage:opfs:${root}:lock:${name}`, fn, opts);
+      // Taking the lock is a sync point: first read what other tabs wrote (the last holder's writes resolved
+      // before it let go), so code under the lock never works from a stale view (e.g. of index.json).
+      return withWebLock(
+        `archive-storage:opfs:${root}:lock:${name}`,
+        async () => {
+          await send({ op: 'refresh' }, undefined, 'refresh under a lock');
+          return fn();
+        },
+        opts,
+      );
     };
   }
   return adapter;
