@@ -4,7 +4,8 @@
 //   vs fflate: readFileSync each object file + streaming Zip/ZipDeflate level 6 + writeSync;
 // - import:  importBundleFromFile (every entry checked, re-hashed, staged, committed all or nothing)
 //   vs fflate: streaming Unzip/UnzipInflate of the same bundle, each entry written with writeFileSync
-//   (no checks at all), and fflate Unzip decoding only.
+//   (no checks at all), fflate Unzip decoding only, and archive.putManyBytes of the same objects
+//   with no bundle at all (the cost of storing them, which any import pays).
 // Each measurement runs in its own child process, which reports its time and its peak memory:
 // maxRSS from the OS (process.resourceUsage) and the largest heapUsed+arrayBuffers sampled every 5 ms.
 // "RSS before" is taken after opening the archive, so "added" is what the operation itself took
@@ -150,6 +151,25 @@ const jobs = {
     return { ms, peakHeap, rssBefore, added: report.added };
   },
 
+  /** The archive receiving the same objects through putManyBytes in 4096-object batches: what any import must pay. */
+  async 'archive-put'(dir, n) {
+    const { canonicalBytes, openArchive } = await import('../dist/index.js');
+    const { nodeFsAdapter } = await import('../dist/adapters/node-fs.js');
+    const archive = await openArchive(nodeFsAdapter({ dir, durable: false }));
+    const rssBefore = process.memoryUsage().rss;
+    const stop = memorySampler();
+    let ms = 0;
+    for (let i = 0; i < n; i += 4096) {
+      const batch = Array.from({ length: Math.min(4096, n - i) }, (_, k) => canonicalBytes(benchValue(canonicalBytes, i + k)));
+      const t0 = performance.now();
+      await archive.putManyBytes(batch);
+      ms += performance.now() - t0;
+    }
+    const peakHeap = stop();
+    await archive.close();
+    return { ms, peakHeap, rssBefore };
+  },
+
   async 'fflate-unzip'(bundle, dir, mode) {
     const rssBefore = process.memoryUsage().rss;
     const stop = memorySampler();
@@ -246,6 +266,7 @@ export async function run() {
       const fz = measure('fflate zip', () => child('fflate-zip', source, zipOut));
       const imp = measure('import', (r) => child('import', bundle, join(root, `import-${n}-${r}`), 'default'));
       const impMem = n >= 100_000 ? measure('import, 256 MiB staging budget', (r) => child('import', bundle, join(root, `import-big-${n}-${r}`), 256 * 1024 * 1024)) : undefined;
+      const ap = measure('archive.putManyBytes alone', (r) => child('archive-put', join(root, `put-${n}-${r}`), n));
       const fu = measure('fflate unzip + writeFileSync', (r) => child('fflate-unzip', bundle, join(root, `unzip-${n}-${r}`), 'write'));
       const fd = measure('fflate unzip (decode only)', () => child('fflate-unzip', bundle, join(root, 'none'), 'decode'));
 
@@ -256,11 +277,12 @@ export async function run() {
         ...(impMem
           ? [{ objects: n, operation: 'importBundleFromFile, 256 MiB staging', 'MB/s': fmt(impMem.mbps), s: (impMem.ms / 1000).toFixed(2), 'x fflate zip': `${(impMem.mbps / fu.mbps).toFixed(2)} of unzip+write`, 'bundle MB': '' }]
           : []),
+        { objects: n, operation: 'archive.putManyBytes of the same objects, no bundle', 'MB/s': fmt(ap.mbps), s: (ap.ms / 1000).toFixed(2), 'x fflate zip': `${(ap.mbps / fu.mbps).toFixed(2)} of unzip+write`, 'bundle MB': '' },
         { objects: n, operation: 'fflate Unzip + writeFileSync (baseline)', 'MB/s': fmt(fu.mbps), s: (fu.ms / 1000).toFixed(2), 'x fflate zip': '', 'bundle MB': '' },
         { objects: n, operation: 'fflate Unzip, decode only', 'MB/s': fmt(fd.mbps), s: (fd.ms / 1000).toFixed(2), 'x fflate zip': '', 'bundle MB': '' },
       );
       // Leave room on the disk for the next size.
-      for (const e of readdirSync(root)) if (e.startsWith('import-') || e.startsWith('unzip-')) rmSync(join(root, e), { recursive: true, force: true });
+      for (const e of readdirSync(root)) if (/^(import|unzip|put)-/.test(e)) rmSync(join(root, e), { recursive: true, force: true });
     }
     table(`Bundle throughput, node-fs (durable: false), ${OBJECT_BYTES} B JSON objects; MB/s of object bytes`, rows);
 
