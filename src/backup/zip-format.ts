@@ -81,6 +81,27 @@ export interface ZipEntryInfo {
 
 const encoder = /* @__PURE__ */ new TextEncoder();
 
+/** UTF-8 bytes of an entry name: bundle names are ASCII, encoded without a TextEncoder call per entry. */
+function nameBytes(name: string): Uint8Array {
+  const out = new Uint8Array(name.length);
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c > 0x7f) return encoder.encode(name);
+    out[i] = c;
+  }
+  return out;
+}
+
+/** Little-endian 16-bit value at `at`. */
+export function readU16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+
+/** Little-endian 32-bit unsigned value at `at`. */
+export function readU32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 function setU64(view: DataView, at: number, value: number): void {
   view.setUint32(at, value >>> 0, true);
   view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
@@ -100,7 +121,7 @@ function assertEntryFits(entry: ZipEntryInfo): void {
 /** The local file header of `entry` (sizes and CRC included, no extra field). */
 export function encodeLocalHeader(entry: ZipEntryInfo): Uint8Array {
   assertEntryFits(entry);
-  const name = encoder.encode(entry.name);
+  const name = nameBytes(entry.name);
   const out = new Uint8Array(LOCAL_HEADER_SIZE + name.length);
   const v = new DataView(out.buffer);
   v.setUint32(0, LOCAL_HEADER_SIG, true);
@@ -121,7 +142,7 @@ export function encodeLocalHeader(entry: ZipEntryInfo): Uint8Array {
 /** The central directory record of `entry`, whose local header starts at `offset`. */
 export function encodeCentralHeader(entry: ZipEntryInfo, offset: number): Uint8Array {
   assertEntryFits(entry);
-  const name = encoder.encode(entry.name);
+  const name = nameBytes(entry.name);
   const zip64 = offset >= MAX_U32;
   const extraLength = zip64 ? 12 : 0;
   const out = new Uint8Array(CENTRAL_HEADER_SIZE + name.length + extraLength);

@@ -31,6 +31,8 @@ import {
   FLAG_ENCRYPTED,
   FLAG_STRONG_ENCRYPTION,
   getU64,
+  readU16,
+  readU32,
   LOCAL_HEADER_SIG,
   LOCAL_HEADER_SIZE,
   MAX_U16,
@@ -167,7 +169,7 @@ export class ZipStreamReader {
     }
     const offset = this.bytes.position;
     if (offset === 0 && (await this.bytes.atEnd())) throw malformed('the bundle is empty (0 bytes)');
-    const sig = view(await this.bytes.read(4, 'an entry signature')).getUint32(0, true);
+    const sig = readU32(await this.bytes.read(4, 'an entry signature'), 0);
     if (sig !== LOCAL_HEADER_SIG) {
       if (offset === 0) throw malformed('this is not a bundle: a ZIP file starts with the bytes "PK\\x03\\x04"');
       if (sig === CENTRAL_HEADER_SIG || sig === EOCD_SIG || sig === ZIP64_EOCD_SIG) {
@@ -177,14 +179,14 @@ export class ZipStreamReader {
       if (sig === DATA_DESCRIPTOR_SIG) throw unsupported(`a data descriptor at byte ${offset}: bundles never use them`);
       throw malformed(`unexpected bytes at offset ${offset}: neither an entry nor the central directory`);
     }
-    const h = view(await this.bytes.read(LOCAL_HEADER_SIZE - 4, 'a local header'));
-    const flags = h.getUint16(2, true);
-    const method = h.getUint16(4, true);
-    const crc = h.getUint32(10, true);
-    const compressedSize = h.getUint32(14, true);
-    const size = h.getUint32(18, true);
-    const nameLength = h.getUint16(22, true);
-    const extraLength = h.getUint16(24, true);
+    const h = await this.bytes.read(LOCAL_HEADER_SIZE - 4, 'a local header');
+    const flags = readU16(h, 2);
+    const method = readU16(h, 4);
+    const crc = readU32(h, 10);
+    const compressedSize = readU32(h, 14);
+    const size = readU32(h, 18);
+    const nameLength = readU16(h, 22);
+    const extraLength = readU16(h, 24);
     const nameBytes = await this.bytes.read(nameLength, 'an entry name');
     const name = decodeName(nameBytes, offset);
     this.local.add({ name, method, crc, compressedSize, size, offset }, nameBytes);
@@ -220,16 +222,16 @@ export class ZipStreamReader {
     const cdOffset = this.bytes.position - 4;
     let cdCount = 0;
     while (sig === CENTRAL_HEADER_SIG) {
-      const h = view(await this.bytes.read(CENTRAL_HEADER_SIZE - 4, 'a central directory record'));
-      const method = h.getUint16(6, true);
-      const crc = h.getUint32(12, true);
-      const compressedSize = h.getUint32(16, true);
-      const size = h.getUint32(20, true);
-      const nameLength = h.getUint16(24, true);
-      const extraLength = h.getUint16(26, true);
-      const commentLength = h.getUint16(28, true);
-      const disk = h.getUint16(30, true);
-      let offset = h.getUint32(38, true);
+      const h = await this.bytes.read(CENTRAL_HEADER_SIZE - 4, 'a central directory record');
+      const method = readU16(h, 6);
+      const crc = readU32(h, 12);
+      const compressedSize = readU32(h, 16);
+      const size = readU32(h, 20);
+      const nameLength = readU16(h, 24);
+      const extraLength = readU16(h, 26);
+      const commentLength = readU16(h, 28);
+      const disk = readU16(h, 30);
+      let offset = readU32(h, 38);
       const nameBytes = (await this.bytes.read(nameLength, 'a central directory name')).slice();
       const name = decodeName(nameBytes, this.bytes.position);
       const extra = await this.bytes.read(extraLength, 'a central directory extra field');
@@ -239,7 +241,7 @@ export class ZipStreamReader {
       cdCount++;
       if (cdCount > this.count) throw malformed(`the central directory lists ${name}, beyond the ${this.count} entries the zip holds`, name);
       this.central.add({ name, method, crc, compressedSize, size, offset }, nameBytes);
-      sig = view(await this.bytes.read(4, 'the central directory')).getUint32(0, true);
+      sig = readU32(await this.bytes.read(4, 'the central directory'), 0);
     }
     const cdSize = this.bytes.position - 4 - cdOffset;
     if (cdCount !== this.count) throw malformed(`the central directory lists ${cdCount} entries but the zip holds ${this.count}`);
