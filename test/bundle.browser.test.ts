@@ -18,6 +18,7 @@ import { canonicalize } from '../src/canonical.js';
 import { defaultHashBackend, sha256Hex } from '../src/hash.js';
 import {
   BUNDLE_STAGING_PREFIX,
+  downloadBundle,
   exportBundle,
   exportBundleStream,
   exportBundleToBlob,
@@ -124,6 +125,27 @@ describe('bundle round trip in Chromium', () => {
     }
     await expect(verifyBundle(golden)).resolves.toMatchObject({ manifest: { count: expectedHashes().length } });
     await archive.close();
+  });
+
+  it('downloadBundle hands the browser an <a download> of the bundle', async () => {
+    const archive = await openArchive(memoryAdapter());
+    await archive.putMany(roundTripValues());
+    const clicked: { href: string; download: string }[] = [];
+    const original = HTMLAnchorElement.prototype.click;
+    // Observe the click instead of letting headless Chromium save a file.
+    HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
+      clicked.push({ href: this.href, download: this.download });
+    };
+    try {
+      await downloadBundle(archive, 'archive.zip', ROUNDTRIP_OPTIONS);
+    } finally {
+      HTMLAnchorElement.prototype.click = original;
+    }
+    expect(clicked).toHaveLength(1);
+    expect(clicked[0]!.download).toBe('archive.zip');
+    expect(clicked[0]!.href).toMatch(/^blob:/);
+    const downloaded = new Uint8Array(await (await fetch(clicked[0]!.href)).arrayBuffer());
+    expect(equalBytes(downloaded, await goldenBytes())).toBe(true);
   });
 
   it('streams into a file handle (OPFS here, showSaveFilePicker in an app); an aborted export leaves the old file intact', async () => {
