@@ -154,8 +154,6 @@ export async function benchIndexedDb({ n = 1000, rounds = 5 } = {}) {
       archiveRow('archive put, issued together', 'archive', n, 'together', mk, forget),
       archiveRow('archive put, awaited in turn', 'archive', n, 'seq', mk, forget),
       archiveRow('archive putMany', 'archive', n, 'batch', mk, forget),
-      // What the archive's presence checks cost: 16 at a time (the default) is one read transaction per 16 objects.
-      archiveRow('archive putMany, concurrency 1024', 'archive', n, 'batch', mk, forget, { concurrency: 1024 }),
       rawIdbRow('raw idb strict: 1 tx per put, awaited in turn', 'strict', n, 'seq', 'strict'),
       archiveRow('archive strict: put, issued together', 'strict', n, 'together', mkStrict, forgetStrict),
       archiveRow('archive strict: put, awaited in turn', 'strict', n, 'seq', mkStrict, forgetStrict),
