@@ -1,11 +1,16 @@
-// The smallest useful program: canonicalize a value, hash it, keep it in the memory adapter.
-import { canonicalBytes, objectKey, sha256Hex } from '../dist/index.js';
-import { memoryAdapter } from '../dist/adapters/memory.js';
+// The smallest useful Node program: an archive in a directory, a value in, the same value out.
+// Run after `npm run build`: node examples/quickstart.js
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openArchive } from '../dist/index.js';
+import { nodeFsAdapter } from '../dist/adapters/node-fs.js';
 
-const adapter = memoryAdapter();
-const value = { goal: 'back up the intent graph', priority: 1, tags: ['ccos', 'demo'] };
-const bytes = canonicalBytes(value);
-const hash = sha256Hex(bytes);
-await adapter.write(objectKey(hash), bytes);
-console.log(`stored ${bytes.byteLength} canonical bytes at ${objectKey(hash)}`);
-console.log(new TextDecoder().decode(await adapter.read(objectKey(hash))));
+const dir = await mkdtemp(join(tmpdir(), 'archive-storage-example-'));
+const archive = await openArchive(nodeFsAdapter({ dir }));
+const hash = await archive.put({ goal: 'back up the intent graph', priority: 1, tags: ['ccos', 'demo'] });
+console.log(`stored ${hash}`);
+console.log(JSON.stringify(await archive.get(hash)));
+console.log(await archive.verify());
+await archive.close();
+console.log(`archive left in ${dir} (objects/aa/bb/<hash>.json + index.json)`);
