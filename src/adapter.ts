@@ -122,6 +122,8 @@ export const MAX_KEY_LENGTH = 512;
 
 /** Characters allowed in one key segment. */
 const SEGMENT = /^[A-Za-z0-9._~-]+$/;
+/** A whole valid key: segments of allowed characters, none of them `.` or `..`. */
+const VALID_KEY = /^(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+)*$/;
 
 /**
  * Throws `InvalidKeyError` unless `key` is a valid storage key: 1-512 characters,
@@ -130,6 +132,9 @@ const SEGMENT = /^[A-Za-z0-9._~-]+$/;
  * S3 object names on every platform.
  */
 export function assertValidKey(key: string): void {
+  // Hot path (every adapter call): one regex accepts the common, valid key; the
+  // checks below run only to explain a refusal precisely.
+  if (typeof key === 'string' && key.length <= MAX_KEY_LENGTH && VALID_KEY.test(key)) return;
   if (typeof key !== 'string') throw new InvalidKeyError(String(key), 'a key must be a string');
   if (key.length === 0) throw new InvalidKeyError(key, 'a key must not be empty');
   if (key.length > MAX_KEY_LENGTH) throw new InvalidKeyError(key.slice(0, 40) + '…', `longer than ${MAX_KEY_LENGTH} characters`);
