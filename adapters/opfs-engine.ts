@@ -58,9 +58,9 @@ export interface EngineOptions {
   mode: 'sync' | 'writable';
   /** A writer starts a new segment once its active one reaches this size (default 64 MiB). */
   segmentBytes?: number;
-  /** Compact once garbage (overwritten or deleted bytes) is at least this many bytes and half of all (default 8 MiB). */
+  /** Compact once the segments worth compacting hold this many bytes of garbage (overwritten or deleted; default 8 MiB). */
   compactGarbageBytes?: number;
-  /** Compact once there are this many sealed segments (default 64; `writable` mode makes one per batch). */
+  /** Compact once there are this many small segments (default 64; `writable` mode makes one per batch). */
   compactSegments?: number;
 }
 
@@ -121,6 +121,8 @@ interface KeyState {
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_COMPACT_GARBAGE = 8 * 1024 * 1024;
 const DEFAULT_COMPACT_SEGMENTS = 64;
+/** Segments smaller than this are always worth merging. */
+const SMALL_SEGMENT_BYTES = 1024 * 1024;
 /** Bytes read per call when scanning a segment. */
 const SCAN_CHUNK = 4 * 1024 * 1024;
 
@@ -687,31 +689,52 @@ export class PackEngine {
     return { totalBytes, liveBytes, segments: this.segments.size };
   }
 
-  /** True when a compaction would pay for itself. */
+  /**
+   * Segments a compaction would rewrite. `all`: every complete one (and our
+   * active one, which it seals). Otherwise only those worth it: small ones
+   * (the main-thread engine writes one file per batch), mostly-garbage ones,
+   * and damaged ones; a big segment that is mostly live is left alone, so
+   * compaction never keeps rewriting the same data as the archive grows.
+   */
+  private compactionCandidates(all: boolean): Set<Segment> {
+    const out = new Set<Segment>();
+    for (const seg of this.segments.values()) {
+      const ownActive = this.active?.seg === seg;
+      if (!(seg.sealed || seg.broken || ownActive)) continue; // other writers' growing segments are theirs
+      const worth = seg.broken || (!ownActive && seg.totalBytes < SMALL_SEGMENT_BYTES) || seg.liveBytes * 2 < seg.totalBytes;
+      if (all || worth) out.add(seg);
+    }
+    return out;
+  }
+
+  /** True when a compaction would pay for itself: enough garbage, or many small files, among its candidates. */
   wantsCompaction(): boolean {
-    const { totalBytes, liveBytes } = this.garbageStats();
-    const garbage = totalBytes - liveBytes;
-    let sealed = 0;
-    for (const seg of this.segments.values()) if (seg.sealed) sealed++;
-    return (garbage >= this.compactGarbage && garbage * 2 >= totalBytes) || sealed >= this.compactSegments;
+    let garbage = 0;
+    let small = 0;
+    for (const seg of this.compactionCandidates(false)) {
+      garbage += seg.totalBytes - seg.liveBytes;
+      if (seg.totalBytes < SMALL_SEGMENT_BYTES) small++;
+    }
+    return garbage >= this.compactGarbage || small >= this.compactSegments;
   }
 
   /**
-   * Rewrites the live records of every complete segment into new segments of
-   * this writer and deletes the old files, under a Web Lock so two tabs never
+   * Rewrites the live records of complete segments (all of them, or with
+   * `all` false only those {@link compactionCandidates} finds worth it) into
+   * new segments of this writer and deletes the old files, under a Web Lock so two tabs never
    * compact at once (returns false when another tab is compacting). Records
    * keep their stamps, so every tab resolves them the same way; tombstones are
    * kept (an older put may live in a segment still being written by another
    * tab). A crash at any point leaves either the old files or both (copies are
    * the same records), never neither.
    */
-  async compact(): Promise<boolean> {
+  async compact(all = true): Promise<boolean> {
     const locks = (globalThis as { navigator?: Navigator }).navigator?.locks;
     const run = async (): Promise<boolean> => {
       await this.refresh();
-      if (this.options.mode === 'sync') this.sealActive();
-      const candidates = new Set([...this.segments.values()].filter((seg) => seg.sealed || seg.broken));
+      const candidates = this.compactionCandidates(all);
       if (candidates.size === 0) return false;
+      if (this.active && candidates.has(this.active.seg)) this.sealActive();
       const batch: RecordInput[] = [];
       let batchBytes = 0;
       const flush = async () => {

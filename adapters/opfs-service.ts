@@ -92,7 +92,7 @@ export class PackService {
         await this.round(groups);
         if (this.queue.length === 0 && this.engine.wantsCompaction()) {
           // Between rounds only: compaction rewrites segments and must not interleave with a commit.
-          await this.engine.compact().catch(() => false);
+          await this.engine.compact(false).catch(() => false);
         }
       }
     } finally {

@@ -173,6 +173,19 @@ describe('opfs adapter in Chromium', () => {
     });
   }
 
+  it('main thread: one file per batch is merged by compaction on its own, so files stay few', async () => {
+    const { root, adapter } = adapterFor('merge', { worker: false });
+    for (let i = 0; i < 150; i++) await adapter.write(`seq/${i}`, enc.encode(`v${i}`));
+    const files = await segmentsOf(root);
+    expect(files.length).toBeLessThan(70);
+    expect(files.every((f) => !f.damaged)).toBe(true);
+    expect(dec.decode((await adapter.read('seq/0'))!)).toBe('v0');
+    expect(dec.decode((await adapter.read('seq/149'))!)).toBe('v149');
+    const keys: string[] = [];
+    for await (const k of adapter.list('seq/')) keys.push(k);
+    expect(keys.length).toBe(150);
+  });
+
   it('two adapters on one directory (two workers) write the same keys without errors and agree', async () => {
     const { root, adapter: a } = adapterFor('two');
     const b = opfsAdapter({ root });
