@@ -28,35 +28,6 @@ export function randomId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** A new, valid CCOS intent for `goal`, as a person would type it in. */
-export function newIntent(goal: string, now = Date.now()): StorableIntent {
-  const seconds = Math.floor(now / 1000);
-  return {
-    intent_id: `intent-${randomId()}`,
-    name: null,
-    session_id: null,
-    original_request: goal,
-    rtfs_intent_source: '',
-    goal,
-    constraints: {},
-    preferences: {},
-    success_criteria: null,
-    parent_intent: null,
-    child_intents: [],
-    triggered_by: 'HumanRequest',
-    generation_context: {
-      arbiter_version: 'archive-storage-demo',
-      generation_timestamp: seconds,
-      input_context: {},
-      reasoning_trace: null,
-    },
-    status: 'Active',
-    priority: 0,
-    created_at: seconds,
-    updated_at: seconds,
-    metadata: {},
-  };
-}
 
 /** A timestamped file name safe on every platform: `<prefix>-2025-01-31T12-00-00Z.<ext>`. */
 export function timestampedName(prefix: string, ext: string, now = Date.now()): string {

@@ -4,7 +4,7 @@ import type { Edge, EdgeType, StorableIntent } from '../src/intent-graph/index.j
 import { printRtfsSnapshot } from '../src/rtfs/index.js';
 import type { Session } from './backends.js';
 import { h, showOk } from './dom.js';
-import { newIntent } from './format.js';
+import { newIntent } from '../src/intent-graph/new-intent.js';
 import { refreshObjects } from './objects-panel.js';
 import { ui } from './ui.js';
 
@@ -51,7 +51,7 @@ export async function refreshGraph(s: Session): Promise<void> {
 export async function addIntent(s: Session): Promise<void> {
   const goal = ui.intentGoal.value.trim();
   if (goal === '') throw new InvalidArgumentError('type a goal first');
-  const id = await s.graph.store(newIntent(goal));
+  const id = await s.graph.store(newIntent(goal, { arbiterVersion: 'archive-storage-demo' }));
   ui.intentGoal.value = '';
   showOk(ui.graphResult, 'Added intent ', h('code', {}, id), '.');
   await refreshGraph(s);

@@ -26,3 +26,4 @@ export {
   type ArchiveIntentStore,
   type ArchiveIntentStoreOptions,
 } from './archive-store.js';
+export { newIntent, type NewIntentOptions } from './new-intent.js';

@@ -1,5 +1,4 @@
 /** The intent graph kept in the store: backup/restore and the intents/edges commands. */
-import { randomUUID } from 'node:crypto';
 import { writeFileAtomic } from '../../../adapters/node-fs.js';
 import { backupToBytes, createBackup } from '../../backup/storage-backup.js';
 import { parseJson } from '../../canonical.js';
@@ -7,6 +6,7 @@ import { NotFoundError } from '../../errors.js';
 import { openArchiveIntentStore, type ArchiveIntentStore } from '../../intent-graph/archive-store.js';
 import { EDGE_TYPES, INTENT_STATUSES, type Edge, type EdgeType, type IntentStatus, type StorableIntent } from '../../intent-graph/types.js';
 import { validateIntent } from '../../intent-graph/validate.js';
+import { newIntent } from '../../intent-graph/new-intent.js';
 import { printRtfsSnapshot } from '../../rtfs/index.js';
 import { allowOnly, expectPositionals } from '../args.js';
 import type { CliContext, Command } from '../context.js';
@@ -57,41 +57,13 @@ export const restore: Command = async (ctx) => {
   return EXIT.ok;
 };
 
-function newIntent(goal: string): StorableIntent {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    intent_id: `intent-${randomUUID()}`,
-    name: null,
-    session_id: null,
-    original_request: goal,
-    rtfs_intent_source: '',
-    goal,
-    constraints: {},
-    preferences: {},
-    success_criteria: null,
-    parent_intent: null,
-    child_intents: [],
-    triggered_by: 'HumanRequest',
-    generation_context: {
-      arbiter_version: `archive-storage-cli/${version}`,
-      generation_timestamp: now,
-      input_context: {},
-      reasoning_trace: null,
-    },
-    status: 'Active',
-    priority: 0,
-    created_at: now,
-    updated_at: now,
-    metadata: {},
-  };
-}
 
 async function intentsAdd(ctx: CliContext, rest: string[]): Promise<number> {
   allowOnly(ctx.args, 'intents add', ['goal']);
   const goal = ctx.args.values.goal as string | undefined;
   if (goal !== undefined && rest.length > 0) throw usageError('intents add takes either FILE|- or --goal TEXT, not both');
   let intent: StorableIntent;
-  if (goal !== undefined) intent = newIntent(goal);
+  if (goal !== undefined) intent = newIntent(goal, { arbiterVersion: `archive-storage-cli/${version}` });
   else {
     if (rest.length > 1) throw usageError('usage: archive-storage intents add FILE|- | --goal TEXT');
     const source = rest[0] ?? '-';
