@@ -214,8 +214,8 @@ export function opfsAdapter(options: OpfsAdapterOptions = {}): OpfsAdapter {
       scheduled = true;
       queueMicrotask(flush);
     }
-    const settled = done.promise.then((result) => {
-      if (!result.ok) throw fromWire(result.error, `${label}: ${what}`);
+    const settled = done.promise.then(async (result) => {
+      if (!result.ok) throw fromWire(await confirmQuota(result.error, request), `${label}: ${what}`);
       return result.value;
     });
     if (!signal) return settled;
@@ -373,6 +373,39 @@ export function opfsAdapter(options: OpfsAdapterOptions = {}): OpfsAdapter {
     };
   }
   return adapter;
+}
+
+/** Bytes a write request asks the backend to store. */
+function requestBytes(request: EngineRequest): number {
+  switch (request.op) {
+    case 'put':
+    case 'append':
+      return request.bytes.byteLength;
+    case 'putMany':
+      return request.entries.reduce((n, e) => n + e.bytes.byteLength, 0);
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Chromium reports a quota refusal on a `createWritable` stream either as
+ * `QuotaExceededError` or, when the browser closes the stream's data pipe first,
+ * as `AbortError: Failed to write data to data pipe`. The latter is a quota
+ * failure exactly when the origin's quota cannot hold the write: ask the
+ * browser's estimate rather than guess from the message.
+ */
+async function confirmQuota(error: WireError, request: EngineRequest): Promise<WireError> {
+  if (error.code !== 'BACKEND_FAILURE' || error.name !== 'AbortError') return error;
+  const bytes = requestBytes(request);
+  if (bytes === 0) return error;
+  try {
+    const { usage, quota } = await browserStorageEstimate();
+    if (quota !== undefined && (usage ?? 0) + bytes > quota) return { ...error, code: 'QUOTA_EXCEEDED' };
+  } catch {
+    // No estimate to be had: keep the failure as the backend reported it.
+  }
+  return error;
 }
 
 /** Rebuilds an SDK error from its wire form. */

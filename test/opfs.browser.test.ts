@@ -356,9 +356,18 @@ describe('opfs adapter across tabs and browsers', () => {
         return out;
       }`,
     );
+    // The main-thread engine (createWritable): Chromium sometimes reports the refusal only as
+    // `AbortError: Failed to write data to data pipe` (the pipe closes before the quota verdict
+    // arrives; a retry gets the same). The adapter turns that into QUOTA_EXCEEDED when
+    // navigator.storage.estimate() confirms the write cannot fit, but a CDP quota override does
+    // not show in estimate() (it still reports the real quota), so here either form is accepted
+    // for that engine. Whatever the code, the store must be whole: checked below for both engines.
+    const pipeAbort = /^BACKEND_FAILURE .*AbortError: Failed to write data to data pipe$/;
     for (const w of ['true', 'false']) {
-      expect(result[`${w}:many`]).toBe('QUOTA_EXCEEDED');
-      expect(result[`${w}:single`]).toBe('QUOTA_EXCEEDED');
+      for (const op of ['many', 'single']) {
+        const code = String(result[`${w}:${op}`]);
+        if (w === 'true' || !pipeAbort.test(code)) expect(code, `${w}:${op}`).toBe('QUOTA_EXCEEDED');
+      }
       expect(result[`${w}:after`]).toBe('resolved');
       expect(result[`${w}:keys`]).toEqual(['before', 'small']);
       expect(result[`${w}:before`]).toBe('kept');
