@@ -38,7 +38,7 @@ export function exitCodeOf(error: unknown): number {
       code === 'UNSUPPORTED_VERSION' ||
       code === 'CORRUPT_OBJECT' ||
       code.startsWith('BUNDLE_') ||
-      (code as string).startsWith('RTFS_')
+      code === 'RTFS_SYNTAX'
     ) {
       return EXIT.badInput;
     }
