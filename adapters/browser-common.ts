@@ -164,5 +164,5 @@ export function ownedBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
     return bytes as Uint8Array<ArrayBuffer>;
   }
-  return bytes.slice();
+  return new Uint8Array(bytes); // not slice(): on a Node Buffer that is a view, not a copy
 }

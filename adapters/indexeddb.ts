@@ -22,8 +22,10 @@
  */
 import { openDB, unwrap, type IDBPDatabase } from 'idb';
 import {
+  assertBytes,
   assertValidKey,
   assertValidPrefix,
+  assertWriteEntries,
   type AdapterCapabilities,
   type CallOptions,
   type LockOptions,
@@ -90,6 +92,7 @@ type WriteOp = (
   | { kind: 'create'; key: string; bytes: Uint8Array; done: Deferred<boolean> }
   | { kind: 'append'; key: string; bytes: Uint8Array; done: Deferred<void> }
   | { kind: 'many'; entries: readonly WriteEntry[]; done: Deferred<void> }
+  | { kind: 'deletes'; keys: readonly string[]; done: Deferred<void> }
 ) & { signal?: AbortSignal | undefined };
 
 type ReadOp = ({ kind: 'read'; key: string; done: Deferred<Uint8Array | undefined> } | { kind: 'has'; key: string; done: Deferred<boolean> }) & {
@@ -238,7 +241,7 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
 
   function opBytes(op: WriteOp): number {
     if (op.kind === 'many') return op.entries.reduce((n, e) => n + e.bytes.byteLength, 0);
-    return op.kind === 'delete' ? 0 : op.bytes.byteLength;
+    return op.kind === 'delete' || op.kind === 'deletes' ? 0 : op.bytes.byteLength;
   }
 
   function flushWrites(): void {
@@ -331,6 +334,9 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
               break;
             case 'many':
               for (const e of op.entries) set(e.key, e.bytes);
+              break;
+            case 'deletes':
+              for (const key of op.keys) set(key, null);
               break;
             case 'create': {
               const wrote = known.get(op.key) === null;
@@ -465,6 +471,8 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
     quota: true,
     durability,
     hasMany: true,
+    atomicBatch: true,
+    deleteMany: true,
   });
 
   const adapter: StorageAdapter = {
@@ -490,29 +498,39 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
 
     async write(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       return enqueueWrite({ kind: 'put', key, bytes, done: deferred<void>() }, opts?.signal);
     },
 
     async writeMany(entries, opts) {
       enter(undefined, opts);
-      for (const e of entries) assertValidKey(e.key);
+      assertWriteEntries(entries);
       if (entries.length === 0) return;
       return enqueueWrite({ kind: 'many', entries: [...entries], done: deferred<void>() }, opts?.signal);
     },
 
     async create(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       return enqueueWrite({ kind: 'create', key, bytes, done: deferred<boolean>() }, opts?.signal);
     },
 
     async append(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       return enqueueWrite({ kind: 'append', key, bytes, done: deferred<void>() }, opts?.signal);
     },
 
     async delete(key, opts) {
       enter(key, opts);
       return enqueueWrite({ kind: 'delete', key, done: deferred<void>() }, opts?.signal);
+    },
+
+    async deleteMany(keys, opts) {
+      enter(undefined, opts);
+      for (const key of keys) assertValidKey(key);
+      if (keys.length === 0) return;
+      return enqueueWrite({ kind: 'deletes', keys: [...keys], done: deferred<void>() }, opts?.signal);
     },
 
     async *list(prefix, opts) {
@@ -588,7 +606,9 @@ export async function deleteIndexedDbArchive(name: string): Promise<void> {
 }
 
 function describeOp(op: WriteOp): string {
-  return op.kind === 'many' ? `writeMany of ${op.entries.length} entries` : `${op.kind} of ${JSON.stringify(op.key)}`;
+  if (op.kind === 'many') return `writeMany of ${op.entries.length} entries`;
+  if (op.kind === 'deletes') return `deleteMany of ${op.keys.length} keys`;
+  return `${op.kind} of ${JSON.stringify(op.key)}`;
 }
 
 /** Stored values are Uint8Array (what we write); ArrayBuffers written by other code are accepted too. */

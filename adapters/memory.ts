@@ -5,8 +5,10 @@
  * @module
  */
 import {
+  assertBytes,
   assertValidKey,
   assertValidPrefix,
+  assertWriteEntries,
   type AdapterCapabilities,
   type CallOptions,
   type LockOptions,
@@ -31,7 +33,18 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
   quota: true,
   durability: 'none',
   hasMany: true,
+  atomicBatch: true,
+  deleteMany: true,
 });
+
+/**
+ * A private copy as a plain Uint8Array. Not `bytes.slice()`: on a subclass it
+ * keeps the subclass, and Node's `Buffer#slice` returns a view that shares the
+ * caller's memory.
+ */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
 
 /** Creates an adapter that keeps bytes in a `Map`. */
 /** Locks belong to the store, not the adapter: adapters sharing a store (two "tabs") exclude each other. */
@@ -68,24 +81,27 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     },
     async write(key, bytes, opts) {
       enter(key, opts);
-      store.set(key, bytes.slice());
+      assertBytes(bytes, key);
+      store.set(key, copyOf(bytes));
     },
     async writeMany(entries: readonly WriteEntry[], opts) {
       enter(undefined, opts);
-      for (const e of entries) assertValidKey(e.key);
-      for (const e of entries) store.set(e.key, e.bytes.slice());
+      assertWriteEntries(entries);
+      for (const e of entries) store.set(e.key, copyOf(e.bytes));
     },
     async create(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       if (store.has(key)) return false;
-      store.set(key, bytes.slice());
+      store.set(key, copyOf(bytes));
       return true;
     },
     async append(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       const old = store.get(key);
       if (!old) {
-        store.set(key, bytes.slice());
+        store.set(key, copyOf(bytes));
         return;
       }
       const joined = new Uint8Array(old.byteLength + bytes.byteLength);
@@ -96,6 +112,11 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     async delete(key, opts) {
       enter(key, opts);
       store.delete(key);
+    },
+    async deleteMany(keys: readonly string[], opts) {
+      enter(undefined, opts);
+      for (const key of keys) assertValidKey(key);
+      for (const key of keys) store.delete(key);
     },
     async *list(prefix, opts) {
       enter(undefined, opts);

@@ -32,8 +32,10 @@ import { hostname } from 'node:os';
 import * as nodePath from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  assertBytes,
   assertValidKey,
   assertValidPrefix,
+  assertWriteEntries,
   type AdapterCapabilities,
   type CallOptions,
   type LockOptions,
@@ -421,6 +423,7 @@ export function nodeFsAdapter(options: NodeFsAdapterOptions): NodeFsAdapter {
     locking: true,
     quota: false,
     durability: durable ? 'strict' : 'relaxed',
+    deleteMany: true,
   });
 
   const enter = (key: string | undefined, opts: CallOptions | undefined) => {
@@ -702,6 +705,7 @@ export function nodeFsAdapter(options: NodeFsAdapterOptions): NodeFsAdapter {
 
     async write(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       try {
         await register();
         await core.writeAtomic(pathOf(key), bytes, opts?.signal);
@@ -712,7 +716,7 @@ export function nodeFsAdapter(options: NodeFsAdapterOptions): NodeFsAdapter {
 
     async writeMany(entries: readonly WriteEntry[], opts) {
       enter(undefined, opts);
-      for (const e of entries) assertValidKey(e.key);
+      assertWriteEntries(entries);
       if (entries.length === 0) return;
       // The last entry for a key wins, as if written in turn.
       const byPath = new Map<string, Uint8Array>();
@@ -743,6 +747,7 @@ export function nodeFsAdapter(options: NodeFsAdapterOptions): NodeFsAdapter {
 
     async create(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       const path = pathOf(key);
       const dir = nodePath.dirname(path);
       try {
@@ -776,6 +781,7 @@ export function nodeFsAdapter(options: NodeFsAdapterOptions): NodeFsAdapter {
 
     async append(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       const path = pathOf(key);
       const dir = nodePath.dirname(path);
       try {
@@ -815,6 +821,28 @@ export function nodeFsAdapter(options: NodeFsAdapterOptions): NodeFsAdapter {
         await core.fsyncDir(nodePath.dirname(path));
       } catch (e) {
         throw wrap(e, `delete ${key}`);
+      }
+    },
+
+    async deleteMany(keys: readonly string[], opts) {
+      enter(undefined, opts);
+      for (const key of keys) assertValidKey(key);
+      // Unlinks in parallel, then one fsync per directory touched (not one per key).
+      const dirs = new Set<string>();
+      try {
+        await mapLimit([...new Set(keys)], BATCH_CONCURRENCY, async (key) => {
+          const path = pathOf(key);
+          try {
+            await p.unlink(path);
+            dirs.add(nodePath.dirname(path));
+          } catch (e) {
+            const code = errno(e);
+            if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+          }
+        });
+        await mapLimit([...dirs], BATCH_CONCURRENCY, (d) => core.fsyncDir(d));
+      } catch (e) {
+        throw wrap(e, `deleteMany (${keys.length} keys)`);
       }
     },
 

@@ -24,6 +24,7 @@ export type EngineRequest =
   | { op: 'delete'; key: string }
   | { op: 'append'; key: string; bytes: Uint8Array }
   | { op: 'putMany'; entries: { key: string; bytes: Uint8Array }[] }
+  | { op: 'deleteMany'; keys: string[] }
   | { op: 'list'; prefix: string; after: string | undefined; limit: number; fresh: boolean }
   | { op: 'compact' };
 
@@ -50,7 +51,7 @@ export function toWireError(error: unknown): WireError {
   };
 }
 
-const WRITE_OPS = new Set(['put', 'delete', 'append', 'putMany']);
+const WRITE_OPS = new Set(['put', 'delete', 'append', 'putMany', 'deleteMany']);
 
 type EngineValue = Uint8Array | boolean | boolean[] | string[] | undefined;
 
@@ -111,6 +112,7 @@ export class PackService {
         if (!WRITE_OPS.has(r.op)) return;
         writers.push([gi, ri]);
         if (r.op === 'putMany') for (const e of r.entries) changes.push({ op: 'put', key: e.key, bytes: e.bytes });
+        else if (r.op === 'deleteMany') for (const key of r.keys) changes.push({ op: 'delete', key });
         else changes.push(r as Change);
       }),
     );

@@ -20,8 +20,10 @@
  * @module
  */
 import {
+  assertBytes,
   assertValidKey,
   assertValidPrefix,
+  assertWriteEntries,
   type AdapterCapabilities,
   type CallOptions,
   type LockOptions,
@@ -259,6 +261,8 @@ export function opfsAdapter(options: OpfsAdapterOptions = {}): OpfsAdapter {
     quota: true,
     durability: 'strict',
     hasMany: true,
+    atomicBatch: true,
+    deleteMany: true,
   });
 
   const adapter: OpfsAdapter = {
@@ -289,12 +293,13 @@ export function opfsAdapter(options: OpfsAdapterOptions = {}): OpfsAdapter {
 
     async write(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       await send({ op: 'put', key, bytes: ownedBytes(bytes) }, opts?.signal, `write of ${JSON.stringify(key)}`);
     },
 
     async writeMany(entries: readonly WriteEntry[], opts) {
       enter(undefined, opts);
-      for (const e of entries) assertValidKey(e.key);
+      assertWriteEntries(entries);
       if (entries.length === 0) return;
       await send(
         { op: 'putMany', entries: entries.map((e) => ({ key: e.key, bytes: ownedBytes(e.bytes) })) },
@@ -305,12 +310,20 @@ export function opfsAdapter(options: OpfsAdapterOptions = {}): OpfsAdapter {
 
     async append(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       await send({ op: 'append', key, bytes: ownedBytes(bytes) }, opts?.signal, `append to ${JSON.stringify(key)}`);
     },
 
     async delete(key, opts) {
       enter(key, opts);
       await send({ op: 'delete', key }, opts?.signal, `delete of ${JSON.stringify(key)}`);
+    },
+
+    async deleteMany(keys, opts) {
+      enter(undefined, opts);
+      for (const key of keys) assertValidKey(key);
+      if (keys.length === 0) return;
+      await send({ op: 'deleteMany', keys: [...keys] }, opts?.signal, `deleteMany of ${keys.length} keys`);
     },
 
     async *list(prefix, opts) {

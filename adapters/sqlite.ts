@@ -30,7 +30,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import {
+  assertBytes,
   assertValidKey,
+  assertWriteEntries,
   assertValidPrefix,
   MAX_KEY_LENGTH,
   type AdapterCapabilities,
@@ -251,6 +253,8 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     quota: true,
     durability: config.file === ':memory:' ? 'none' : config.durability,
     hasMany: true,
+    atomicBatch: true,
+    deleteMany: true,
   });
 
   const sql = {
@@ -271,6 +275,9 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     for (const { key, bytes } of entries) sql.upsert.run(key, asBlob(bytes));
   });
   /** Every lookup of a hasMany in one read transaction: one consistent snapshot, one lock round. */
+  const deleteAll = db.transaction((keys: readonly string[]) => {
+    for (const key of keys) sql.delete.run(key);
+  });
   const hasAll = db.transaction((keys: readonly string[]) => keys.map((key) => sql.has.get(key) !== undefined));
   const appendOne = db.transaction((key: string, bytes: Uint8Array) => {
     const old = sql.read.get(key);
@@ -350,25 +357,34 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     },
     async write(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       run('write', key, () => sql.upsert.run(key, asBlob(bytes)));
     },
     async writeMany(entries, opts) {
       enter(undefined, opts);
-      assertValidKeys(entries.map((e) => e.key));
+      assertWriteEntries(entries);
       if (entries.length === 0) return;
       run('writeMany', `(${entries.length} entries)`, () => writeAll(entries));
     },
     async create(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       return run('create', key, () => sql.create.run(key, asBlob(bytes))).changes === 1;
     },
     async append(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       run('append', key, () => appendOne.immediate(key, bytes));
     },
     async delete(key, opts) {
       enter(key, opts);
       run('delete', key, () => sql.delete.run(key));
+    },
+    async deleteMany(keys, opts) {
+      enter(undefined, opts);
+      assertValidKeys(keys);
+      if (keys.length === 0) return;
+      run('deleteMany', `(${keys.length} keys)`, () => deleteAll(keys));
     },
     async *list(prefix, opts) {
       enter(undefined, opts);

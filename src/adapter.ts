@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { AbortError, InvalidKeyError, throwIfAborted } from './errors.js';
+import { AbortError, InvalidArgumentError, InvalidKeyError, throwIfAborted } from './errors.js';
 
 /** Options every adapter call takes. */
 export interface CallOptions {
@@ -65,6 +65,18 @@ export interface AdapterCapabilities {
    * transaction). Optional: absent means `false`, and callers fall back to `has` per key.
    */
   readonly hasMany?: boolean;
+  /**
+   * `writeMany` is all-or-nothing: after a failure, an abort or a crash either
+   * every entry of the batch is stored or none is (one transaction, one commit
+   * record). Optional: absent means `false` (entries may land one by one).
+   */
+  readonly atomicBatch?: boolean;
+  /**
+   * `deleteMany` removes many keys in one backend round (one transaction, one
+   * multi-object request per page). Optional: absent means `false`, and callers
+   * fall back to `delete` per key. Not promised to be all-or-nothing.
+   */
+  readonly deleteMany?: boolean;
 }
 
 /** Options of {@link StorageAdapter.lock}. */
@@ -107,6 +119,12 @@ export interface StorageAdapter {
    * during the call. Present when `capabilities.hasMany`.
    */
   hasMany?(keys: readonly string[], options?: CallOptions): Promise<boolean[]>;
+  /**
+   * Removes every key of `keys` (missing keys are no-ops, duplicates allowed) as
+   * one batched call. On failure some keys may already be gone; each key is
+   * either fully present or fully absent. Present when `capabilities.deleteMany`.
+   */
+  deleteMany?(keys: readonly string[], options?: CallOptions): Promise<void>;
   /** Appends `bytes` to `key` (creating it). A crash may leave a torn tail: readers must check. */
   append?(key: string, bytes: Uint8Array, options?: CallOptions): Promise<void>;
   /** Runs `fn` while holding the exclusive lock `name`. Present when `capabilities.locking`. */
@@ -142,6 +160,29 @@ export function assertValidKey(key: string): void {
     if (segment === '') throw new InvalidKeyError(key, "empty segment (leading, trailing or doubled '/')");
     if (segment === '.' || segment === '..') throw new InvalidKeyError(key, `'${segment}' segments are not allowed`);
     if (!SEGMENT.test(segment)) throw new InvalidKeyError(key, 'only A-Z a-z 0-9 . _ ~ - and / are allowed');
+  }
+}
+
+/**
+ * Throws `InvalidArgumentError` unless `bytes` is a `Uint8Array` (a subclass such
+ * as Node's `Buffer`, or one from another realm, counts). Adapters call it for
+ * every value before storing anything, so a string or a plain array is refused
+ * instead of being stored as something else.
+ */
+export function assertBytes(bytes: unknown, key: string): asserts bytes is Uint8Array {
+  if (bytes instanceof Uint8Array) return;
+  // A Uint8Array made in another realm (an iframe, node:vm) fails instanceof but is bytes all the same.
+  if (ArrayBuffer.isView(bytes) && Object.prototype.toString.call(bytes) === '[object Uint8Array]') return;
+  const got = bytes === null ? 'null' : ArrayBuffer.isView(bytes) ? bytes.constructor.name : Array.isArray(bytes) ? 'an array' : typeof bytes;
+  throw new InvalidArgumentError(`the value for ${JSON.stringify(key)} must be a Uint8Array (encode text with TextEncoder), got ${got}`);
+}
+
+/** Checks every entry of a batch (key and bytes) before any of it is stored. */
+export function assertWriteEntries(entries: readonly WriteEntry[]): void {
+  if (!Array.isArray(entries)) throw new InvalidArgumentError('writeMany expects an array of { key, bytes } entries');
+  for (const e of entries) {
+    assertValidKey(e?.key);
+    assertBytes(e.bytes, e.key);
   }
 }
 

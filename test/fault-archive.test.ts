@@ -108,7 +108,9 @@ describe.each(backends)('fault injection on %s', (_name, make) => {
     const counter = faultyAdapter(healthy, { failAt: 0 });
     const run = await runSession(counter.adapter);
     expect(run.errors).toEqual([]);
-    expect(counter.calls()).toBeGreaterThan(15);
+    // Enough write points to make the per-N sweep below meaningful (adapters with an
+    // all-or-nothing writeMany commit a put in one call, so they have fewer).
+    expect(counter.calls()).toBeGreaterThan(10);
     await checkRecovered(healthy, run, 'no fault');
   });
 

@@ -68,3 +68,13 @@ export function hasEach(adapter: StorageAdapter, keys: readonly string[], limit:
   if (adapter.capabilities.hasMany && adapter.hasMany) return adapter.hasMany(keys, options);
   return mapLimit(keys, limit, (key) => adapter.has(key, options), options?.signal);
 }
+
+/**
+ * Removes each of `keys`: one batched call when the adapter declares
+ * `deleteMany`, else `delete` per key with at most `limit` in flight.
+ */
+export async function deleteEach(adapter: StorageAdapter, keys: readonly string[], limit: number, options?: CallOptions): Promise<void> {
+  if (keys.length === 0) return;
+  if (adapter.capabilities.deleteMany && adapter.deleteMany) return adapter.deleteMany(keys, options);
+  await mapLimit(keys, limit, (key) => adapter.delete(key, options), options?.signal);
+}

@@ -127,6 +127,29 @@ export function runAdapterConformance(
       expect(await collect(a.list(''))).toEqual([]);
     });
 
+    test('refuses values that are not bytes with INVALID_ARGUMENT and stores nothing', async (a) => {
+      const bad: unknown[] = ['text', [1, 2, 3], new Uint16Array(2), new DataView(new ArrayBuffer(2)), null, undefined, { length: 1, 0: 1 }];
+      for (const v of bad) {
+        await expectCode(a.write('nb/1', v as Uint8Array), 'INVALID_ARGUMENT');
+        if (a.writeMany) await expectCode(a.writeMany([{ key: 'nb/2', bytes: bytesOf('ok') }, { key: 'nb/3', bytes: v as Uint8Array }]), 'INVALID_ARGUMENT');
+        if (a.create) await expectCode(a.create('nb/4', v as Uint8Array), 'INVALID_ARGUMENT');
+        if (a.append) await expectCode(a.append('nb/5', v as Uint8Array), 'INVALID_ARGUMENT');
+      }
+      expect(await collect(a.list(''))).toEqual([]);
+      // A subclass of Uint8Array (Node's Buffer is one) is bytes.
+      class Bytes extends Uint8Array {}
+      await a.write('nb/6', new Bytes([1, 2]));
+      expect([...(await a.read('nb/6'))!]).toEqual([1, 2]);
+      // Node's Buffer: its slice() is a view, so an adapter must copy some other way.
+      const NodeBuffer = (globalThis as { Buffer?: { from(a: number[]): Uint8Array } }).Buffer;
+      if (NodeBuffer) {
+        const buf = NodeBuffer.from([7, 8, 9]);
+        await a.write('nb/7', buf);
+        buf[0] = 0;
+        expect([...(await a.read('nb/7'))!]).toEqual([7, 8, 9]);
+      }
+    });
+
     test('overwrite replaces the bytes', async (a) => {
       await a.write('k', bytesOf('one'));
       await a.write('k', bytesOf('two, longer'));
@@ -255,6 +278,53 @@ export function runAdapterConformance(
       await a.writeMany([]);
       await expectCode(a.writeMany([{ key: 'ok/1', bytes: bytesOf('1') }, { key: '../bad', bytes: bytesOf('2') }]), 'INVALID_KEY');
       expect(await a.has('ok/1')).toBe(false);
+    });
+
+    test('writeMany is all-or-nothing under abort (when atomicBatch is declared)', async (a) => {
+      expect(!a.capabilities.atomicBatch || a.capabilities.writeMany).toBe(true);
+      if (!a.capabilities.atomicBatch || !a.writeMany) return;
+      const keys = Array.from({ length: 200 }, (_, i) => `ab/${i % 10}/${i}`);
+      await a.writeMany(keys.map((key) => ({ key, bytes: uniform(8192, 1) })));
+      for (let round = 0; round < 6; round++) {
+        const fill = 2 + round;
+        const ctl = new AbortController();
+        const p = a.writeMany(keys.map((key) => ({ key, bytes: uniform(8192, fill) })), { signal: ctl.signal });
+        setTimeout(() => ctl.abort(), round);
+        try {
+          await p;
+        } catch (e) {
+          expect(isArchiveStorageError(e, 'ABORTED')).toBe(true);
+        }
+        // An aborted batch may still land (the abort came too late), but only whole.
+        await new Promise((r) => setTimeout(r, 50));
+        const fills = new Set<number>();
+        for (const key of keys) {
+          const v = (await a.read(key))!;
+          expect(isUniform(v)).toBe(true);
+          fills.add(v[0]!);
+        }
+        expect(fills.size, `round ${round}: a batch was half applied`).toBe(1);
+        // Old bytes (of an earlier round) or this round's, nothing else.
+        expect([...fills][0]).toBeLessThanOrEqual(fill);
+      }
+    });
+
+    test('deleteMany removes every key given and only them (when declared)', async (a) => {
+      expect(Boolean(a.deleteMany)).toBe(Boolean(a.capabilities.deleteMany));
+      if (!a.deleteMany) return;
+      await a.deleteMany([]);
+      const keys = Array.from({ length: 300 }, (_, i) => `dm/${i % 7}/${i}`);
+      for (const key of keys) await a.write(key, bytesOf(key));
+      const doomed = keys.filter((_, i) => i % 3 !== 0);
+      // Missing keys and duplicates are no-ops.
+      await a.deleteMany([...doomed, doomed[0]!, 'dm/none/here']);
+      for (const [i, key] of keys.entries()) expect(await a.has(key), key).toBe(i % 3 === 0);
+      expect((await collect(a.list('dm/'))).sort()).toEqual(keys.filter((_, i) => i % 3 === 0).sort());
+      // A bad key refuses the whole call before anything is removed.
+      await expectCode(a.deleteMany(['dm/0/0', '../bad']), 'INVALID_KEY');
+      expect(await a.has('dm/0/0')).toBe(true);
+      await expectCode(a.deleteMany(['dm/0/0'], { signal: AbortSignal.abort() }), 'ABORTED');
+      expect(await a.has('dm/0/0')).toBe(true);
     });
 
     test('hasMany answers like has, in order (when declared)', async (a) => {

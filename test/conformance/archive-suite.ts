@@ -241,6 +241,17 @@ export function runArchiveConformance(
       expect(await objectKeys(adapter)).toEqual([objectKey(hash)]);
       const many = await archive.putManyBytes([canonicalBytes(1), canonicalBytes('two')]);
       expect(await archive.get(many[1]!)).toBe('two');
+      // The bytes are the archive's once the call is made: the caller may reuse its buffer at once
+      // (a Node Buffer's slice() is a view, so the archive must copy another way).
+      const NodeBuffer = (globalThis as { Buffer?: { from(a: Uint8Array): Uint8Array } }).Buffer;
+      const mine = NodeBuffer ? NodeBuffer.from(canonicalBytes({ mine: 1 })) : canonicalBytes({ mine: 1 });
+      const pendingOne = archive.putBytes(mine);
+      const pendingMany = archive.putManyBytes([mine]);
+      mine.fill(0x20);
+      const one = await pendingOne;
+      expect(await pendingMany).toEqual([one]);
+      expect(await archive.get(one)).toEqual({ mine: 1 });
+      expect((await archive.verify()).ok).toBe(true);
     });
 
     test('bad addresses are INVALID_ARGUMENT; an absent one is NOT_FOUND', async ({ open }) => {
