@@ -37,7 +37,8 @@ export interface S3TransportConfig {
 
 /** One request: `key` is the full object key in the bucket, absent for bucket-level calls. */
 export interface S3Request {
-  method: 'GET' | 'HEAD' | 'PUT' | 'DELETE';
+  /** `POST` only for idempotent bucket calls (DeleteObjects): every request may be retried. */
+  method: 'GET' | 'HEAD' | 'PUT' | 'DELETE' | 'POST';
   key?: string;
   query?: Record<string, string>;
   body?: Uint8Array;

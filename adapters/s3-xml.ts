@@ -1,5 +1,6 @@
 /**
- * Just enough XML for S3: the ListObjectsV2 result and the `<Error>` document.
+ * Just enough XML for S3: the ListObjectsV2 result, the `<Error>` document, and
+ * the DeleteObjects request body and result.
  *
  * A small, strict tokenizer instead of an XML library: elements, text, the five
  * predefined entities and numeric character references, CDATA, comments and the
@@ -37,9 +38,11 @@ export function decodeXmlText(raw: string): string {
 /**
  * Walks the document and calls `onText(path, text)` once per element that
  * contains only text (or nothing), `path` being the element names from the root
- * joined by `/`, e.g. `ListBucketResult/Contents/Key`. Returns the root name.
+ * joined by `/`, e.g. `ListBucketResult/Contents/Key`. `onOpen(path)`, when
+ * given, is called at every start tag (so repeated groups such as
+ * `DeleteResult/Error` can be told apart). Returns the root name.
  */
-export function walkXml(xml: string, onText: (path: string, text: string) => void): string {
+export function walkXml(xml: string, onText: (path: string, text: string) => void, onOpen?: (path: string) => void): string {
   const stack: string[] = [];
   let root = '';
   let text = '';
@@ -90,6 +93,7 @@ export function walkXml(xml: string, onText: (path: string, text: string) => voi
         if (root !== '') throw new S3XmlError('more than one root element');
         root = name;
       }
+      onOpen?.([...stack, name].join('/'));
       if (selfClosing) {
         onText([...stack, name].join('/'), '');
         hadChild = true;
@@ -149,4 +153,54 @@ export function parseS3Error(xml: string): { code: string; message: string } | u
   } catch {
     return undefined;
   }
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** Escapes `text` for the content of an XML element. */
+export function escapeXmlText(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+/**
+ * The body of a DeleteObjects request for `keys` (full object keys, at most
+ * 1000), in quiet mode: the answer lists only the keys that failed.
+ */
+export function deleteObjectsBody(keys: readonly string[]): string {
+  let xml = '<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>';
+  for (const key of keys) xml += `<Object><Key>${escapeXmlText(key)}</Key></Object>`;
+  return xml + '</Delete>';
+}
+
+/** One key a DeleteObjects request could not remove. */
+export interface DeleteFailure {
+  key: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * Parses a DeleteObjects answer (`DeleteResult`) and returns its `<Error>`
+ * entries, in document order; `<Deleted>` entries (sent when the server ignores
+ * quiet mode) are skipped. Throws `S3XmlError` for any other document.
+ */
+export function parseDeleteResult(xml: string): DeleteFailure[] {
+  const failures: DeleteFailure[] = [];
+  const root = walkXml(
+    xml,
+    (path, text) => {
+      const current = failures[failures.length - 1];
+      if (!current || !path.startsWith('DeleteResult/Error/')) return;
+      const field = path.slice('DeleteResult/Error/'.length);
+      if (field === 'Key') current.key = text;
+      else if (field === 'Code') current.code = text.trim();
+      else if (field === 'Message') current.message = text.trim();
+    },
+    (path) => {
+      if (path === 'DeleteResult/Error') failures.push({ key: '', code: '', message: '' });
+    },
+  );
+  if (root !== 'DeleteResult') throw new S3XmlError(`expected <DeleteResult>, got <${root}>`);
+  for (const f of failures) if (f.key === '' || f.code === '') throw new S3XmlError('an <Error> entry without <Key> or <Code>');
+  return failures;
 }

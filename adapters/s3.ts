@@ -15,13 +15,20 @@
  * - `writeMany` sends PUTs in parallel with bounded concurrency. S3 has no
  *   transactions: each object is atomic, the batch is not (a failure part-way
  *   leaves the entries already written).
+ * - `deleteMany` is DeleteObjects: one POST per 1000 keys (S3's limit), a few
+ *   pages in flight, each with the Content-MD5 S3 requires. A key the server
+ *   could not delete (an `<Error>` in the answer) fails the call with
+ *   `BackendError` naming it; the keys already deleted stay deleted.
  * - No `lock`, no `append` (S3 objects are immutable wholes), no `estimate`.
  *
  * @module
  */
+import { md5 } from '@noble/hashes/legacy.js';
 import {
+  assertBytes,
   assertValidKey,
   assertValidPrefix,
+  assertWriteEntries,
   type AdapterCapabilities,
   type CallOptions,
   type StorageAdapter,
@@ -30,7 +37,7 @@ import {
 import { ArchiveStorageError, BackendError, ClosedError, InvalidArgumentError, throwIfAborted } from '../src/errors.js';
 import { KeyedMutex } from '../src/internal/mutex.js';
 import { S3Transport, sleep, type S3Credentials, type S3Response } from './s3-http.js';
-import { S3XmlError, parseListObjectsV2, parseS3Error } from './s3-xml.js';
+import { S3XmlError, deleteObjectsBody, parseDeleteResult, parseListObjectsV2, parseS3Error } from './s3-xml.js';
 
 export type { S3Credentials } from './s3-http.js';
 
@@ -59,7 +66,7 @@ export interface S3AdapterOptions {
   timeoutMs?: number;
   /** First backoff step in ms (default 100; doubles each retry, full jitter, capped at 5 s). */
   backoffMs?: number;
-  /** PUTs in flight at once in `writeMany` (default 16). */
+  /** PUTs in flight at once in `writeMany` (default 16); `deleteMany` sends at most 4 DeleteObjects pages at once, fewer if this is lower. */
   concurrency?: number;
   /**
    * How `create` gets write-if-absent: `auto` (default) probes once whether the server honours
@@ -79,7 +86,13 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
   quota: false,
   // A successful PUT is stored durably by the service (AWS: replicated across zones before 200 OK).
   durability: 'strict',
+  deleteMany: true,
 });
+
+/** Keys per DeleteObjects request: S3's own limit. */
+const DELETE_PAGE_KEYS = 1000;
+/** DeleteObjects requests in flight at once: each removes up to 1000 objects, so a few keep the server busy enough. */
+const DELETE_PAGES_IN_FLIGHT = 4;
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -174,6 +187,40 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
     return conditional;
   }
 
+  /** One DeleteObjects request for `keys` (at most 1000, valid, without the prefix). */
+  async function deletePage(keys: readonly string[], signal: AbortSignal | undefined): Promise<void> {
+    const what = `deleteMany (${keys.length} key(s) from ${keys[0]!})`;
+    const body = encoder.encode(deleteObjectsBody(keys.map((key) => prefix + key)));
+    const res = seen(
+      await http.send({
+        method: 'POST',
+        query: { delete: '' },
+        body,
+        // S3 refuses a DeleteObjects request without an integrity header; Content-MD5 is the one every S3-compatible server knows.
+        headers: { 'content-md5': base64(md5(body)), 'content-type': 'application/xml' },
+        signal,
+        what,
+      }),
+    );
+    if (res.status !== 200) throw http.failure(res, what);
+    let failures;
+    try {
+      failures = parseDeleteResult(decode(res.body));
+    } catch (e) {
+      // A 200 carrying a whole-request <Error> document (S3 does so for calls that fail after the reply began) maps like an error status.
+      if (parseS3Error(decode(res.body))) throw http.failure(res, what);
+      throw new BackendError(`s3: ${what}: unreadable DeleteObjects answer (${e instanceof S3XmlError ? e.message : String(e)})`, { cause: e });
+    }
+    const first = failures[0];
+    if (first) {
+      const key = first.key.startsWith(prefix) ? first.key.slice(prefix.length) : first.key;
+      const more = failures.length > 1 ? ` and ${failures.length - 1} more key(s) of the same request` : '';
+      throw new BackendError(
+        `s3: deleteMany: the server could not delete ${JSON.stringify(key)} (${first.code}: ${first.message})${more}; the other keys of the request are deleted`,
+      );
+    }
+  }
+
   async function createIfAbsent(key: string, bytes: Uint8Array, signal: AbortSignal | undefined): Promise<boolean> {
     if (await supportsConditional(signal)) {
       for (let attempt = 0; ; attempt++) {
@@ -214,19 +261,22 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
     },
     async write(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       const res = await put(key, bytes, opts?.signal);
       if (res.status !== 200) throw http.failure(res, `write ${key}`);
     },
     async writeMany(entries: readonly WriteEntry[], opts) {
       enter(undefined, opts);
-      for (const e of entries) assertValidKey(e.key);
-      await eachLimited(entries, cfg.concurrency, opts?.signal, async ({ key, bytes }) => {
+      // Every key and value is checked before the first PUT: a bad entry stores nothing.
+      assertWriteEntries(entries);
+      await eachLimited('writeMany', entries, cfg.concurrency, opts?.signal, async ({ key, bytes }) => {
         const res = await put(key, bytes, opts?.signal);
         if (res.status !== 200) throw http.failure(res, `write ${key}`);
       });
     },
     async create(key, bytes, opts) {
       enter(key, opts);
+      assertBytes(bytes, key);
       return createIfAbsent(key, bytes, opts?.signal);
     },
     async delete(key, opts) {
@@ -235,6 +285,16 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
       if (res.status === 204 || res.status === 200) return;
       if (res.status === 404 && parseS3Error(decode(res.body))?.code === 'NoSuchKey') return;
       throw http.failure(res, `delete ${key}`);
+    },
+    async deleteMany(keys: readonly string[], opts) {
+      enter(undefined, opts);
+      if (!Array.isArray(keys)) throw new InvalidArgumentError('s3: deleteMany expects an array of keys');
+      // Every key is checked before the first request: a bad key deletes nothing.
+      for (const key of keys) assertValidKey(key);
+      const unique = [...new Set(keys)];
+      const pages: string[][] = [];
+      for (let i = 0; i < unique.length; i += DELETE_PAGE_KEYS) pages.push(unique.slice(i, i + DELETE_PAGE_KEYS));
+      await eachLimited('deleteMany', pages, Math.min(cfg.concurrency, DELETE_PAGES_IN_FLIGHT), opts?.signal, (page) => deletePage(page, opts?.signal));
     },
     async *list(listPrefix, opts) {
       enter(undefined, opts);
@@ -345,12 +405,26 @@ function isValidKey(key: string): boolean {
 
 const decoder = new TextDecoder();
 const decode = (bytes: Uint8Array) => decoder.decode(bytes);
+const encoder = new TextEncoder();
+
+/** Standard base64 of a few bytes (a digest), with the `btoa` of Node and browsers. */
+function base64(bytes: Uint8Array): string {
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
 
 /**
  * Runs `fn` over `items` with at most `limit` in flight. On the first failure no
  * new item starts; the ones in flight finish, then that first failure is thrown.
  */
-async function eachLimited<T>(items: readonly T[], limit: number, signal: AbortSignal | undefined, fn: (item: T) => Promise<void>): Promise<void> {
+async function eachLimited<T>(
+  what: string,
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async () => {
@@ -365,5 +439,5 @@ async function eachLimited<T>(items: readonly T[], limit: number, signal: AbortS
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error instanceof ArchiveStorageError ? failure.error : new BackendError(`s3: writeMany failed: ${String(failure.error)}`, { cause: failure.error });
+  if (failure) throw failure.error instanceof ArchiveStorageError ? failure.error : new BackendError(`s3: ${what} failed: ${String(failure.error)}`, { cause: failure.error });
 }

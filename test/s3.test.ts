@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Adapter, type S3AdapterOptions } from '../adapters/s3.js';
-import { decodeXmlText, parseListObjectsV2, parseS3Error, walkXml } from '../adapters/s3-xml.js';
+import { decodeXmlText, deleteObjectsBody, escapeXmlText, parseDeleteResult, parseListObjectsV2, parseS3Error, walkXml } from '../adapters/s3-xml.js';
 import { isArchiveStorageError } from '../src/errors.js';
 import { runAdapterConformance } from './conformance/adapter-suite.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
@@ -159,7 +160,14 @@ describe('s3 adapter', () => {
   it('a missing bucket is NOT_FOUND on every call, HEAD included', async () => {
     const server = servers.ignored!;
     const a = s3Adapter({ endpoint: server.endpoint, bucket: 'no-such-bucket', credentials: server.credentials });
-    for (const call of [() => a.read('x'), () => a.has('x'), () => a.write('x', enc.encode('1')), () => a.delete('x'), () => collect(a.list(''))]) {
+    for (const call of [
+      () => a.read('x'),
+      () => a.has('x'),
+      () => a.write('x', enc.encode('1')),
+      () => a.delete('x'),
+      () => a.deleteMany!(['x', 'y']),
+      () => collect(a.list('')),
+    ]) {
       const failure = await caught(call());
       expect(failure?.code).toBe('NOT_FOUND');
       expect(failure?.message).toContain('bucket "no-such-bucket" does not exist');
@@ -231,6 +239,104 @@ describe('s3 adapter', () => {
     expect(await a.has('w/59')).toBe(false);
   });
 
+  it('deleteMany sends DeleteObjects pages of at most 1000 keys, a few in flight, each with a correct Content-MD5', async () => {
+    const pages: { keys: number; md5Ok: boolean; status?: number; answer?: string }[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const watched: typeof fetch = async (input, init) => {
+      const req = input as Request;
+      if (req.method !== 'POST') return fetch(input, init);
+      expect(new URL(req.url).searchParams.has('delete')).toBe(true);
+      const body = Buffer.from(await req.clone().arrayBuffer());
+      const page: (typeof pages)[number] = {
+        keys: body.toString('utf8').split('<Object>').length - 1,
+        md5Ok: req.headers.get('content-md5') === createHash('md5').update(body).digest('base64'),
+      };
+      pages.push(page);
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        const res = await fetch(input, init);
+        page.status = res.status;
+        if (res.status !== 200) page.answer = await res.clone().text();
+        return res;
+      } finally {
+        inFlight--;
+      }
+    };
+    const a = adapterOn(servers.ignored!, { fetch: watched });
+    const keys = Array.from({ length: 2100 }, (_, i) => `many/${i % 10}/${i}`);
+    await a.writeMany!(keys.map((key) => ({ key, bytes: enc.encode(key) })));
+    const kept = keys.filter((_, i) => i % 500 === 0);
+    const doomed = keys.filter((_, i) => i % 500 !== 0);
+    // Duplicates are sent once; missing keys are no-ops.
+    await a.deleteMany!([...doomed, ...doomed.slice(0, 50), 'many/none']);
+    // s3rver deletes a request's keys all at once and its empty-folder clean-up races with itself
+    // (two deletes in one folder: the second rmdir/readdir gets ENOENT), so a page may answer 500
+    // InternalError; the adapter retries it like any 5xx (deleting is idempotent). Real S3 does not.
+    for (const p of pages.filter((p) => p.status !== 200)) expect(p.answer).toContain('<Code>InternalError</Code>');
+    expect(pages.filter((p) => p.status === 200).map((p) => p.keys).sort()).toEqual([1000, 1000, 96]);
+    expect(pages.every((p) => p.md5Ok)).toBe(true);
+    expect(maxInFlight).toBeGreaterThan(1);
+    expect(maxInFlight).toBeLessThanOrEqual(4);
+    expect((await collect(a.list('many/'))).sort()).toEqual([...kept].sort());
+  });
+
+  it('deleteMany: a per-key <Error> in the answer is BACKEND_FAILURE naming the key, never ignored', async () => {
+    const prefix = freshPrefix();
+    let answer = '';
+    let status = 200;
+    const stub: typeof fetch = async (input, init) => {
+      if ((input as Request).method !== 'POST') return fetch(input, init);
+      return new Response(answer, { status, headers: { 'content-type': 'application/xml' } });
+    };
+    const server = servers.ignored!;
+    const a = s3Adapter({ endpoint: server.endpoint, bucket: server.bucket, credentials: server.credentials, prefix, fetch: stub, retries: 1, backoffMs: 1 });
+
+    answer = `<?xml version="1.0" encoding="UTF-8"?>
+      <DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+        <Deleted><Key>${prefix}d/1</Key></Deleted>
+        <Error><Key>${prefix}d/2</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>
+        <Error><Key>${prefix}d/3</Key><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>
+      </DeleteResult>`;
+    let failure = await caught(a.deleteMany!(['d/1', 'd/2', 'd/3']));
+    expect(failure?.code).toBe('BACKEND_FAILURE');
+    expect(failure?.message).toContain('could not delete "d/2" (AccessDenied: Access Denied) and 1 more key(s)');
+
+    // The whole request refused: the adapter's usual mapping (403 says what to check).
+    status = 403;
+    answer = '<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+    failure = await caught(a.deleteMany!(['d/1']));
+    expect(failure?.code).toBe('BACKEND_FAILURE');
+    expect(failure?.message).toMatch(/deleteMany \(1 key\(s\) from d\/1\): access denied \(403 AccessDenied/);
+
+    // A 200 carrying an <Error> document, and an answer that is not XML at all.
+    status = 200;
+    answer = '<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>';
+    failure = await caught(a.deleteMany!(['d/1']));
+    expect(failure?.code).toBe('BACKEND_FAILURE');
+    expect(failure?.message).toContain('InternalError: We encountered an internal error.');
+    answer = '<DeleteResult><Error><Key>x';
+    failure = await caught(a.deleteMany!(['d/1']));
+    expect(failure?.code).toBe('BACKEND_FAILURE');
+    expect(failure?.message).toContain('unreadable DeleteObjects answer');
+  });
+
+  it('deleteMany stops sending pages once aborted', async () => {
+    let posts = 0;
+    const ctl = new AbortController();
+    const slow: typeof fetch = async (input, init) => {
+      if ((input as Request).method !== 'POST') return fetch(input, init);
+      posts++;
+      ctl.abort();
+      return new Response('<DeleteResult/>', { status: 200 });
+    };
+    const a = adapterOn(servers.ignored!, { fetch: slow, concurrency: 1 });
+    const keys = Array.from({ length: 3000 }, (_, i) => `gone/${i}`);
+    expect((await caught(a.deleteMany!(keys, { signal: ctl.signal })))?.code).toBe('ABORTED');
+    expect(posts).toBe(1);
+  });
+
   it('refuses unusable options with INVALID_ARGUMENT', () => {
     const base = { endpoint: 'http://127.0.0.1:1', bucket: 'ok-bucket', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } };
     const bad: Partial<S3AdapterOptions>[] = [
@@ -291,6 +397,27 @@ describe('s3 XML', () => {
     expect(parseS3Error('<Error><Code>NoSuchKey</Code><Message>gone &amp; away</Message></Error>')).toEqual({ code: 'NoSuchKey', message: 'gone & away' });
     expect(parseS3Error('<html>502 Bad Gateway</html>')).toBeUndefined();
     expect(walkXml('<a><b/><c>t</c></a>', () => undefined)).toBe('a');
+  });
+
+  it('writes an escaped DeleteObjects body and reads every per-key error of the answer', () => {
+    expect(escapeXmlText(`a&b<c>"d'`)).toBe('a&amp;b&lt;c&gt;&quot;d&apos;');
+    const keys: string[] = [];
+    walkXml(deleteObjectsBody(['p/a', 'p/<&>']), (path, text) => {
+      if (path === 'Delete/Object/Key') keys.push(text);
+      else if (path === 'Delete/Quiet') expect(text).toBe('true');
+    });
+    expect(keys).toEqual(['p/a', 'p/<&>']);
+    const answer = `<DeleteResult><Deleted><Key>ok</Key></Deleted>
+      <Error><Key>a&amp;b</Key><Code>AccessDenied</Code><Message>no</Message></Error>
+      <Error><Code>InternalError</Code><Key>c</Key></Error></DeleteResult>`;
+    expect(parseDeleteResult(answer)).toEqual([
+      { key: 'a&b', code: 'AccessDenied', message: 'no' },
+      { key: 'c', code: 'InternalError', message: '' },
+    ]);
+    expect(parseDeleteResult('<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>')).toEqual([]);
+    for (const bad of ['<Error><Code>X</Code></Error>', '<DeleteResult><Error><Code>X</Code></Error></DeleteResult>', '<DeleteResult>']) {
+      expect(() => parseDeleteResult(bad), bad).toThrow();
+    }
   });
 });
 
