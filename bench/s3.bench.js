@@ -10,13 +10,16 @@ import { fileURLToPath } from 'node:url';
 import { AwsClient } from 'aws4fetch';
 import { canonicalBytes, objectKey, openArchive, sha256Hex } from '../dist/index.js';
 import { s3Adapter } from '../dist/adapters/s3.js';
-import { fmt, table } from './lib.js';
+import { fmt, median, table } from './lib.js';
 import { interleaved, verifyRate } from './sqlite.bench.js';
 
 const SINGLES = 100; // sequential requests per round
 const BATCH = 400; // objects per putMany / parallel raw PUTs
 const IN_FLIGHT = 16; // the adapter's default writeMany concurrency
 const ROUNDS = 5;
+const DELETES = 1000; // keys per delete round: one compaction's worth of journal segments
+const SEGMENTS = 200; // single puts (one journal segment each) before a timed compaction
+const DELETE_ROUNDS = 3;
 const BUCKET = 'bench-bucket';
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -53,6 +56,54 @@ function perRound(tag, count) {
     out.set(r, { values: vals, rows: vals.map((v) => ({ key: objectKey(sha256Hex(canonicalBytes(v))), bytes: canonicalBytes(v) })) });
   }
   return out;
+}
+
+/** The same adapter without deleteMany: what the archive did before it (one DELETE per key, 16 in flight). */
+function perKeyDeletes(adapter) {
+  return { ...adapter, capabilities: { ...adapter.capabilities, deleteMany: false }, deleteMany: undefined };
+}
+
+/**
+ * Deletes with and without DeleteObjects, in the same run, order alternating round by round:
+ * the adapter alone (keys/s), then an archive compaction (close() after SEGMENTS single puts;
+ * only close() is timed) that deletes the journal segments it folded.
+ */
+async function deleteRates(options) {
+  const adapter = s3Adapter({ ...options, prefix: 'deletes' });
+  const variants = [
+    { label: `DELETE per key, ${IN_FLIGHT} in flight`, adapter: perKeyDeletes(adapter) },
+    { label: 'DeleteObjects', adapter },
+  ];
+  const removeAll = (a, keys) => (a.deleteMany ? a.deleteMany(keys) : pool(keys, IN_FLIGHT, (k) => a.delete(k)));
+  const keyRates = variants.map(() => []);
+  const compactMs = variants.map(() => []);
+  for (let r = -1; r < DELETE_ROUNDS; r++) {
+    for (let j = 0; j < variants.length; j++) {
+      const i = (r + 2 + j) % variants.length;
+      const keys = Array.from({ length: DELETES }, (_, n) => `d/${r + 1}/${i}/${n % 16}/${n}`);
+      await adapter.writeMany(keys.map((key) => ({ key, bytes: new TextEncoder().encode(key) })));
+      let t0 = performance.now();
+      await removeAll(variants[i].adapter, keys);
+      if (r >= 0) keyRates[i].push((DELETES * 1000) / (performance.now() - t0));
+
+      const archiveAdapter = s3Adapter({ ...options, prefix: `compact-${r + 1}-${i}` });
+      const archive = await openArchive(i === 0 ? perKeyDeletes(archiveAdapter) : archiveAdapter, { compactAfter: 1e9 });
+      for (const v of values(`compact-${r}-${i}`, SEGMENTS)) await archive.put(v);
+      t0 = performance.now();
+      await archive.close();
+      if (r >= 0) compactMs[i].push(performance.now() - t0);
+    }
+  }
+  const rows = [];
+  variants.forEach((v, i) => {
+    const rate = median(keyRates[i]);
+    rows.push({ operation: `adapter: remove ${DELETES} keys, ${v.label} (keys/s)`, value: fmt(rate), 'x baseline': i === 0 ? '' : `${(rate / median(keyRates[0])).toFixed(2)} (${variants[0].label})` });
+  });
+  variants.forEach((v, i) => {
+    const ms = median(compactMs[i]);
+    rows.push({ operation: `archive compaction of ${SEGMENTS} journal segments, ${v.label} (ms)`, value: fmt(ms), 'x baseline': i === 0 ? '' : `${(median(compactMs[0]) / ms).toFixed(2)} faster (${variants[0].label})` });
+  });
+  return rows;
 }
 
 async function pool(items, limit, fn) {
@@ -122,7 +173,9 @@ export async function run() {
     report([...reads, { name: `archive verify (${count} objects, objects/s)`, vs: 0 }], [...readRates, verifyObjectsPerSecond]);
     await reopened.close();
     table(`S3 adapter vs raw aws4fetch on s3rver over loopback (medians of ${ROUNDS} interleaved rounds)`, rows);
-    return rows;
+    const deleteRows = await deleteRates(options);
+    table(`S3 deletes: one DELETE per key vs DeleteObjects (1000 keys a request), same run (medians of ${DELETE_ROUNDS} alternating rounds)`, deleteRows);
+    return [...rows, ...deleteRows];
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
