@@ -298,6 +298,9 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
       // The state of every key this batch touched, as the batch goes: later ops see earlier ones.
       const known = new Map<string, Known>();
       const dirty = new Set<string>();
+      // Keys removed by a range delete already issued in this transaction (see planRangeDeletes).
+      const rangeDeleted = new Set<string>();
+      const planned = new Set<WriteOp>();
       let index = 0;
 
       const set = (key: string, value: Uint8Array | null) => {
@@ -315,6 +318,11 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
               if (!known.has(op.key)) known.set(op.key, req.result === undefined ? null : PRESENT);
               step();
             };
+            return;
+          }
+          if (op.kind === 'deletes' && op.keys.length >= RANGE_DELETE_MIN && !planned.has(op)) {
+            planned.add(op);
+            planRangeDeletes(store, op.keys, rangeDeleted, step);
             return;
           }
           if (op.kind === 'append' && (!known.has(op.key) || known.get(op.key) === PRESENT)) {
@@ -361,7 +369,9 @@ export function indexedDbAdapter(options: IndexedDbAdapterOptions): StorageAdapt
         // Only the final state of each key is written: repeated writes to one key cost one put.
         for (const key of dirty) {
           const value = known.get(key);
-          if (value === null || value === undefined || value === PRESENT) store.delete(key);
+          if (value === null || value === undefined || value === PRESENT) {
+            if (!rangeDeleted.has(key)) store.delete(key);
+          }
           else store.put(ownedBytes(value), key);
         }
       };
@@ -603,6 +613,47 @@ export async function deleteIndexedDbArchive(name: string): Promise<void> {
   const idb = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   if (!idb) throw new BackendError('IndexedDB is not available in this runtime');
   await requestResult(idb.deleteDatabase(name));
+}
+
+/** A deleteMany of at least this many keys tries range deletes. */
+const RANGE_DELETE_MIN = 8;
+
+/**
+ * Chromium's IndexedDB pays for each `delete(key)` (about 0.2 ms, so 1,000
+ * journal segments cost 200 ms) but a range delete costs about the same as
+ * one key. So: list the stored keys between the smallest and the largest key
+ * to delete (one `getAllKeys`, capped), split them into runs of consecutive
+ * stored keys that are all to be deleted, and delete each run of two or more
+ * as one range. Keys in no run (and everything when the span holds too many
+ * other keys) are left to the caller's per-key deletes. Calls `then` when the
+ * range deletes are issued; they run in this transaction, before any later
+ * request, so later writes of the same batch still land after them.
+ */
+function planRangeDeletes(store: IDBObjectStore, keys: readonly string[], rangeDeleted: Set<string>, then: () => void): void {
+  const doomed = new Set(keys);
+  const sorted = [...doomed].sort();
+  const KeyRange = (globalThis as { IDBKeyRange?: typeof IDBKeyRange }).IDBKeyRange!;
+  const cap = sorted.length * 4 + 64;
+  const req = store.getAllKeys(KeyRange.bound(sorted[0]!, sorted[sorted.length - 1]!), cap);
+  req.onsuccess = () => {
+    const stored = req.result as string[];
+    if (stored.length < cap) {
+      let run: string[] = [];
+      const flush = () => {
+        if (run.length >= 2) {
+          store.delete(KeyRange.bound(run[0]!, run[run.length - 1]!));
+          for (const k of run) rangeDeleted.add(k);
+        }
+        run = [];
+      };
+      for (const k of stored) {
+        if (doomed.has(k)) run.push(k);
+        else flush();
+      }
+      flush();
+    }
+    then();
+  };
 }
 
 function describeOp(op: WriteOp): string {

@@ -170,6 +170,29 @@ describe('indexeddb adapter in Chromium', () => {
     expect(await adapter.has('o/c')).toBe(false);
   });
 
+  it('deleteMany removes runs of stored keys as ranges, sparing keys between them and keeping call order', async () => {
+    const { adapter } = adapterFor('range-delete');
+    const pad = (i: number) => String(i).padStart(3, '0');
+    const keys = Array.from({ length: 60 }, (_, i) => `r/${pad(i)}`);
+    await adapter.writeMany!(keys.map((key) => ({ key, bytes: enc.encode(key) })));
+    // Doomed: every key but multiples of 7 (kept keys split the runs) plus keys never stored.
+    const doomed = keys.filter((_, i) => i % 7 !== 0).concat(['r/0005x', 'r/999']);
+    const { count } = await countWriteTransactions(async () => {
+      await Promise.all([
+        adapter.write('r/003', enc.encode('written before the delete: deleted')),
+        adapter.write('r/0035', enc.encode('a new key inside a run, not doomed: kept')),
+        adapter.deleteMany!(doomed),
+        adapter.write('r/004', enc.encode('written after the delete: kept')),
+      ]);
+    });
+    expect(count).toBeLessThanOrEqual(2);
+    const left: string[] = [];
+    for await (const k of adapter.list('r/')) left.push(k);
+    const expected = keys.filter((_, i) => i % 7 === 0).concat(['r/0035', 'r/004']);
+    expect(left.sort()).toEqual(expected.sort());
+    expect(dec.decode((await adapter.read('r/004'))!)).toBe('written after the delete: kept');
+  });
+
   it('stores a small view of a big buffer as just the view', async () => {
     const { name, adapter } = adapterFor('view');
     const big = new Uint8Array(1024 * 1024).fill(7);
