@@ -142,12 +142,14 @@ class Archive implements ContentArchive {
 
   /** The index as this handle knows it: index.json + journal + own changes. */
   private index = new Map<string, IndexRecord>();
-  /** Journal records not yet compacted (own and others' known ones). */
+  /** Journal records and segments not yet compacted (own and others' known ones). */
   private journalRecords = 0;
+  private journalSegments = 0;
   /** Own segments whose operations succeeded: never pending; their put lines need no `has` in a routine fold. */
   private readonly completed = new Set<string>();
-  /** Compaction is next attempted once journalRecords reaches this. */
+  /** Compaction is next attempted once journalRecords reaches this, or journalSegments reaches nextCompactSegments. */
   private nextCompactAt: number;
+  private nextCompactSegments: number;
   /**
    * Records of this handle's own segments that still exist (segments are immutable),
    * so a compaction does not read and re-checksum what this handle itself wrote.
@@ -174,7 +176,8 @@ class Archive implements ContentArchive {
     this.graceMs = options.pendingGraceMs ?? DEFAULTS.pendingGraceMs;
     this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs;
     this.concurrency = Math.floor(options.concurrency ?? DEFAULTS.concurrency);
-    this.nextCompactAt = this.compactAfter;
+    this.nextCompactAt = this.recordThreshold();
+    this.nextCompactSegments = this.compactAfter;
   }
 
   // ---------------------------------------------------------------- open
@@ -206,7 +209,7 @@ class Archive implements ContentArchive {
     const folded = await this.fold(base, segments, signal);
     this.index = folded.entries; // a copy: `base` (the record of index.json) stays as read
     this.setJournalRecords(segments);
-    if (this.journalRecords >= this.threshold()) await this.serialised(() => this.compactQuietly(signal));
+    if (this.journalRecords >= this.recordThreshold() || this.journalSegments >= this.compactAfter) await this.serialised(() => this.compactQuietly(signal));
   }
 
   private async anyObject(signal?: AbortSignal): Promise<boolean> {
@@ -386,7 +389,7 @@ class Archive implements ContentArchive {
       } catch (e) {
         for (const j of live) j.reject(e);
       }
-      if (this.journalRecords >= this.nextCompactAt) {
+      if (this.journalRecords >= this.nextCompactAt || this.journalSegments >= this.nextCompactSegments) {
         await this.serialised(() => this.compactQuietly());
       }
     }
@@ -517,18 +520,33 @@ class Archive implements ContentArchive {
   private noteSegment(key: string, records: JournalRecord[]): void {
     this.ownSegments.set(key, records);
     this.journalRecords += records.length;
+    this.journalSegments++;
   }
 
   // ---------------------------------------------------------------- index maintenance
 
-  /** Journal records before a compaction: a fraction of the index, so compaction costs O(1) per put. */
-  private threshold(): number {
-    return Math.max(this.compactAfter, Math.floor(this.index.size / 4));
+  /**
+   * Journal records before a compaction. A compaction rewrites the whole index,
+   * so the threshold grows with it (a quarter of the index: O(1) index bytes per
+   * put at any size). Segments are bounded separately by `compactAfter`: each
+   * costs a read when an archive is opened, so single puts (one segment each)
+   * fold after `compactAfter` of them, while batches (many records per segment)
+   * may gather up to four times as many records first.
+   */
+  private recordThreshold(): number {
+    return Math.max(4 * this.compactAfter, Math.floor(this.index.size / 4));
   }
 
   private setJournalRecords(pending: readonly LoadedSegment[]): void {
     this.journalRecords = pending.reduce((n, s) => n + s.records.length, 0);
-    this.nextCompactAt = this.journalRecords + this.threshold();
+    this.journalSegments = pending.length;
+    this.scheduleNextCompaction();
+  }
+
+  /** After a compaction (or a failed one): what is left counts toward the next. */
+  private scheduleNextCompaction(): void {
+    this.nextCompactAt = this.journalRecords + this.recordThreshold();
+    this.nextCompactSegments = this.journalSegments + this.compactAfter;
   }
 
   private fold(base: ReadonlyMap<string, IndexRecord>, segments: readonly LoadedSegment[], signal?: AbortSignal, trust = true) {
@@ -608,7 +626,7 @@ class Archive implements ContentArchive {
     try {
       await this.compact(signal);
     } catch {
-      this.nextCompactAt = this.journalRecords + this.threshold();
+      this.scheduleNextCompaction();
     }
   }
 

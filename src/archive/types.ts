@@ -18,9 +18,10 @@ export interface OpenArchiveOptions extends ArchiveCallOptions {
   /** Clock used for stored times (unix milliseconds); injectable for tests. */
   now?: () => number;
   /**
-   * Journal records gathered before the index is compacted into `index.json`
-   * (default 1024; the effective threshold grows to a quarter of the index, so
-   * compaction costs the same per put at any archive size).
+   * Journal segments (commit batches) gathered before the index is compacted
+   * into `index.json` (default 1024). Records are bounded too, at four times
+   * this or a quarter of the index, whichever is larger, so compaction costs
+   * the same per put at any archive size.
    */
   compactAfter?: number;
   /**

@@ -432,11 +432,28 @@ export function runArchiveConformance(
       const archive = await open({ compactAfter: 16 });
       const hashes: string[] = [];
       for (const v of sampleValues(100)) hashes.push(await archive.put(v));
-      // The journal holds at most max(compactAfter, index size / 4) records before it is folded.
+      // The journal holds at most compactAfter segments (here one per put) before it is folded.
       expect((await journalKeys(adapter)).length).toBeLessThanOrEqual(25);
       const doc = JSON.parse(dec.decode(await adapter.read(INDEX_KEY))) as { objects: Record<string, unknown> };
       expect(Object.keys(doc.objects).length).toBeGreaterThanOrEqual(75);
       expect((await collect(archive.list())).length).toBe(100);
+    });
+
+    test('compaction also bounds the journal records that batches gather', async ({ adapter, open }) => {
+      const archive = await open({ compactAfter: 16 });
+      const values = sampleValues(200);
+      let most = 0;
+      for (let i = 0; i < values.length; i += 10) {
+        await archive.putMany(values.slice(i, i + 10));
+        let lines = 0;
+        for (const key of await journalKeys(adapter)) lines += dec.decode(await adapter.read(key)).split('\n').filter(Boolean).length;
+        most = Math.max(most, lines);
+      }
+      // 20 segments of 10 records: folded once 4 x compactAfter = 64 records gather, before 16 segments do.
+      expect(most).toBeGreaterThanOrEqual(50);
+      expect(most).toBeLessThan(64 + 10);
+      expect((await collect(archive.list())).length).toBe(200);
+      await archive.close();
     });
 
     test('verify finds corrupt, missing and orphaned objects; repair quarantines and rebuilds', async ({ adapter, open }) => {
