@@ -27,7 +27,7 @@ import {
   NotFoundError,
   throwIfAborted,
 } from '../errors.js';
-import { sha256Hex } from '../hash.js';
+import { sha256Hex, sha256HexAsync } from '../hash.js';
 import { KeyedMutex } from '../internal/mutex.js';
 import { foldSegments, loadSegments, type LoadedSegment } from './fold.js';
 import { assertCanonicalBytes, assertHash, isCanonicalJsonBytes } from './hash-args.js';
@@ -75,8 +75,25 @@ export function hashOfObjectKey(key: string): string | undefined {
 const decoder = /* @__PURE__ */ new TextDecoder();
 
 interface PutItem {
+  /** Set once `hashed` settles. */
   hash: string;
   bytes: Uint8Array;
+  /** The digest in progress (WebCrypto in browsers is async). */
+  hashed: Promise<void>;
+}
+
+/**
+ * A put item whose hash is being computed. The job joins the queue at once,
+ * so puts and deletes keep their call order; the commit waits for the hashes.
+ */
+function hashing(bytes: Uint8Array): PutItem {
+  const item = { hash: '', bytes } as PutItem;
+  item.hashed = sha256HexAsync(bytes).then(
+    (h) => void (item.hash = h),
+    // WebCrypto refused (e.g. an insecure context): the synchronous path gives the same digest.
+    () => void (item.hash = sha256Hex(bytes)),
+  );
+  return item;
 }
 
 interface Job {
@@ -227,7 +244,7 @@ class Archive implements ContentArchive {
     throwIfAborted(options?.signal);
     const bytes = await this.adapter.read(objectKey(hash), { signal: options?.signal });
     if (!bytes) throw new NotFoundError(`no object ${hash} in the archive`);
-    const actual = sha256Hex(bytes);
+    const actual = await sha256HexAsync(bytes);
     if (actual !== hash) throw new CorruptObjectError(hash, actual);
     return bytes;
   }
@@ -288,19 +305,18 @@ class Archive implements ContentArchive {
   async put(value: unknown, options?: ArchiveCallOptions): Promise<string> {
     this.assertOpen();
     throwIfAborted(options?.signal);
-    const bytes = canonicalBytes(value);
-    const hash = sha256Hex(bytes);
-    await this.submitPuts([{ hash, bytes }], options?.signal);
-    return hash;
+    const item = hashing(canonicalBytes(value));
+    await this.submitPuts([item], options?.signal);
+    return item.hash;
   }
 
   async putBytes(bytes: Uint8Array, options?: ArchiveCallOptions): Promise<string> {
     this.assertOpen();
     throwIfAborted(options?.signal);
     assertCanonicalBytes(bytes);
-    const hash = sha256Hex(bytes);
-    await this.submitPuts([{ hash, bytes: new Uint8Array(bytes) }], options?.signal);
-    return hash;
+    const item = hashing(new Uint8Array(bytes));
+    await this.submitPuts([item], options?.signal);
+    return item.hash;
   }
 
   async putMany(values: Iterable<unknown>, options?: ArchiveCallOptions): Promise<string[]> {
@@ -319,7 +335,7 @@ class Archive implements ContentArchive {
       } catch (e) {
         throw prefixJsonPath(e, i);
       }
-      items.push({ hash: sha256Hex(bytes), bytes });
+      items.push(hashing(bytes));
       i++;
     }
     await this.submitPuts(items, options?.signal);
@@ -336,7 +352,7 @@ class Archive implements ContentArchive {
     let i = 0;
     for (const b of list) {
       assertCanonicalBytes(b, `$[${i}]`);
-      items.push({ hash: sha256Hex(b), bytes: new Uint8Array(b) });
+      items.push(hashing(new Uint8Array(b)));
       i++;
     }
     await this.submitPuts(items, options?.signal);
@@ -414,6 +430,7 @@ class Archive implements ContentArchive {
 
   /** Commits a put batch: journal intent, then the objects behind one durability barrier. */
   private async commitPuts(all: PutItem[]): Promise<void> {
+    await Promise.all(all.map((it) => it.hashed));
     const unique = new Map<string, PutItem>();
     for (const it of all) if (!unique.has(it.hash)) unique.set(it.hash, it);
     const items = [...unique.values()];
@@ -673,7 +690,7 @@ class Archive implements ContentArchive {
         const hash = hashOfObjectKey(key);
         const bytes = await this.adapter.read(key, { signal });
         if (!bytes) return; // deleted meanwhile
-        const ok = hash !== undefined && sha256Hex(bytes) === hash && isCanonicalJsonBytes(bytes);
+        const ok = hash !== undefined && (await sha256HexAsync(bytes)) === hash && isCanonicalJsonBytes(bytes);
         if (ok) good.set(hash, bytes.byteLength);
         else {
           corrupt.push(hash ?? key);

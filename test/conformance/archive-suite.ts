@@ -165,6 +165,27 @@ export function runArchiveConformance(
       expect((await archive.stats()).count).toBe(1);
     });
 
+    test('puts and deletes issued together take effect in call order', async ({ open }) => {
+      const archive = await open();
+      const big = { pad: 'x'.repeat(4096) }; // large enough to take the async (WebCrypto) digest in browsers
+      const small = { n: 1 };
+      const hBig = sha256Hex(canonicalBytes(big));
+      const hSmall = sha256Hex(canonicalBytes(small));
+      // put, then delete: absent.
+      await Promise.all([archive.put(big), archive.delete(hBig)]);
+      expect(await archive.has(hBig)).toBe(false);
+      await Promise.all([archive.put(small), archive.delete(hSmall)]);
+      expect(await archive.has(hSmall)).toBe(false);
+      await Promise.all([archive.putMany([big, small]), archive.delete(hBig)]);
+      expect([await archive.has(hBig), await archive.has(hSmall)]).toEqual([false, true]);
+      // delete, then put: present.
+      const [, again] = await Promise.all([archive.delete(hSmall), archive.putBytes(canonicalBytes(small))]);
+      expect(again).toBe(hSmall);
+      expect(await archive.has(hSmall)).toBe(true);
+      expect((await archive.verify()).ok).toBe(true);
+      await archive.close();
+    });
+
     test('putMany returns hashes in input order, dedupes, and stores each value once', async ({ adapter, open }) => {
       const archive = await open();
       const values = sampleValues(60);
