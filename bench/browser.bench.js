@@ -1,4 +1,5 @@
-// The browser adapters in headless Chromium, next to their raw baselines in the same run (issue 5):
+// The browser adapters in headless Chromium, next to their raw baselines in the same run (issue 5),
+// and SHA-256 in the page (noble, WebCrypto, the SDK's sync and async paths):
 // IndexedDB against raw `idb` (one transaction per put; one transaction for the batch), OPFS against
 // raw OPFS (createWritable per object in the objects/aa/bb/<hash>.json layout), and the archive on
 // both. 1 KiB values, 1,000 operations per round, median of interleaved rounds.
@@ -69,7 +70,17 @@ export async function run() {
 
     const idb = await page.evaluate(({ n, rounds }) => globalThis.browserBench.benchIndexedDb({ n, rounds }), { n: N, rounds: ROUNDS });
     const opfs = await page.evaluate(({ n, rounds }) => globalThis.browserBench.benchOpfs({ n, rounds }), { n: N, rounds: ROUNDS });
+    const hash = await page.evaluate(({ rounds }) => globalThis.browserBench.benchHash({ rounds }), { rounds: ROUNDS });
     const rate = (rows, name) => rows.find((r) => r.name === name)?.rate ?? NaN;
+    table(
+      'SHA-256 in the page (digests awaited in turn)',
+      hash.map((r) => ({
+        row: r.name,
+        'ops/s': fmt(r.rate),
+        'x @noble/hashes': ratio(r.rate, rate(hash, `${r.group}: @noble/hashes`)),
+        'x WebCrypto': ratio(r.rate, rate(hash, `${r.group}: WebCrypto`)),
+      })),
+    );
 
     const idbSeq = rate(idb, 'raw idb: 1 tx per put, awaited in turn');
     const idbTogether = rate(idb, 'raw idb: 1 tx per put, issued together');
@@ -111,7 +122,7 @@ export async function run() {
       'Aims of issue 5',
       aims.map(([aim, x, min]) => ({ aim, ratio: x.toFixed(2), met: x >= min ? 'yes' : 'NO' })),
     );
-    return { idb, opfs, aims };
+    return { hash, idb, opfs, aims };
   } finally {
     await context?.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });

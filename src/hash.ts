@@ -61,11 +61,12 @@ const toBytes = (data: Uint8Array | string): Uint8Array => (typeof data === 'str
 
 /**
  * Inputs at least this large go to WebCrypto in {@link sha256HexAsync} when no
- * sync native hash exists (browsers). Measured in headless Chromium 156, per
- * digest: 256 B noble 7.5 us / WebCrypto 4.9 us; 1 KiB 18.6 / 6.6; 4 KiB
- * 68.7 / 7.1; 32 B 4.5 / 8.9. (Node never gets here: node:crypto is sync.)
+ * sync native hash exists (browsers). Measured in headless Chromium 156
+ * (`npm run bench -- browser`), digests awaited in turn: WebCrypto is 1.5x
+ * noble at 256 B, 3.6x at 1 KiB, 21x at 64 KiB; at 32 B noble wins (4.5 us vs
+ * 8.9 us). Node never gets here: node:crypto is synchronous and faster.
  */
-export const WEBCRYPTO_THRESHOLD = 512;
+export const WEBCRYPTO_THRESHOLD = 256;
 
 /** The synchronous backend this runtime uses: `node` in Node, else `noble`. */
 export function defaultHashBackend(): 'node' | 'noble' {

@@ -1,6 +1,6 @@
 /** The core in real headless Chromium: same canonical bytes and digests as in Node. */
 import { describe, expect, it } from 'vitest';
-import { availableHashBackends, canonicalize, createSha256, defaultHashBackend, parseJson, sha256Hex, sha256HexAsync, sha256HexWith } from '../src/index.js';
+import { availableHashBackends, canonicalize, createSha256, defaultHashBackend, parseJson, sha256Hex, sha256HexAsync, sha256HexWith, WEBCRYPTO_THRESHOLD } from '../src/index.js';
 import { hashInputs } from './support/hash-inputs.js';
 
 describe('core in a real browser', () => {
@@ -21,6 +21,24 @@ describe('core in a real browser', () => {
       expect(s.digest()).toBe(want);
     });
   }
+
+  it('the async path takes WebCrypto from the threshold up, and noble below it', async () => {
+    expect(WEBCRYPTO_THRESHOLD).toBe(256);
+    const subtle = crypto.subtle;
+    const calls: number[] = [];
+    const original = subtle.digest.bind(subtle);
+    subtle.digest = ((alg: AlgorithmIdentifier, data: BufferSource) => {
+      calls.push((data as ArrayBufferView).byteLength);
+      return original(alg, data);
+    }) as typeof subtle.digest;
+    try {
+      await sha256HexAsync(new Uint8Array(255));
+      await sha256HexAsync(new Uint8Array(256));
+    } finally {
+      subtle.digest = original;
+    }
+    expect(calls).toEqual([256]);
+  });
 
   it('gives the published digests', () => {
     expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');

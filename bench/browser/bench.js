@@ -7,7 +7,9 @@
 // machine hits every row alike; each row reports the median of its rounds. Every round writes fresh
 // keys (the archive never rewrites an object it has).
 import { openDB } from 'idb';
-import { canonicalBytes, openArchive, sha256Hex } from '/dist/index.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { canonicalBytes, openArchive, sha256Hex, sha256HexAsync } from '/dist/index.js';
 import { indexedDbAdapter, deleteIndexedDbArchive } from '/dist/adapters/indexeddb.js';
 import { opfsAdapter } from '/dist/adapters/opfs.js';
 
@@ -305,5 +307,44 @@ export async function benchOpfs({ n = 1000, rounds = 5 } = {}) {
   );
 }
 
-globalThis.browserBench = { benchIndexedDb, benchOpfs };
+// ---------------------------------------------------------------- hashing
+
+function hashRow(name, group, n, size, digest) {
+  return {
+    name,
+    group,
+    async setup() {
+      const data = new Uint8Array(size).map((_, i) => (i * 13 + 1) & 0xff);
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) await digest(data);
+        },
+        async teardown() {},
+      };
+    },
+  };
+}
+
+/** SHA-256 in the page: the SDK's async path next to noble and WebCrypto called directly, awaited in turn. */
+export async function benchHash({ n = 2000, rounds = 5 } = {}) {
+  const subtle = async (d) => bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', d)));
+  const rows = [];
+  for (const [label, size] of [['256 B', 256], ['1 KiB', 1024], ['64 KiB', 65536]]) {
+    const count = size > 4096 ? Math.ceil(n / 20) : n;
+    rows.push(
+      { ...hashRow(`${label}: @noble/hashes`, label, count, size, (d) => bytesToHex(sha256(d))), n: count },
+      { ...hashRow(`${label}: WebCrypto`, label, count, size, subtle), n: count },
+      { ...hashRow(`${label}: sha256HexAsync`, label, count, size, sha256HexAsync), n: count },
+      { ...hashRow(`${label}: sha256Hex (sync)`, label, count, size, sha256Hex), n: count },
+    );
+  }
+  const out = [];
+  for (const label of ['256 B', '1 KiB', '64 KiB']) {
+    const group = rows.filter((r) => r.group === label);
+    out.push(...(await measure(group, group[0].n, rounds)));
+  }
+  return out;
+}
+
+globalThis.browserBench = { benchIndexedDb, benchOpfs, benchHash };
 globalThis.browserBenchReady = true;

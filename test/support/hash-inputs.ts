@@ -10,8 +10,10 @@ export function hashInputs(): [string, Uint8Array][] {
     ['1 byte', pattern(1)],
     ['55 bytes (one padded block)', pattern(55)],
     ['64 bytes (one block)', pattern(64)],
+    ['255 bytes (below the WebCrypto threshold)', pattern(255)],
+    ['256 bytes (the WebCrypto threshold)', pattern(256)],
     ['1 KiB', pattern(1024)],
-    ['64 KiB (WebCrypto threshold)', pattern(64 * 1024)],
+    ['64 KiB', pattern(64 * 1024)],
     ['3 MiB + 7', pattern(3 * 1024 * 1024 + 7)],
   ];
 }
