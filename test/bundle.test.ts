@@ -422,6 +422,22 @@ describe('import', () => {
     expect(await clearBundleStaging(adapter)).toBe(1);
     expect(await adapter.has('objects/keep')).toBe(true);
   });
+
+  it('clearBundleStaging({ olderThanMs }) spares imports started within that time', async () => {
+    const adapter = memoryAdapter();
+    const now = Date.UTC(2026, 10, 25);
+    const folder = (t: number) => `${BUNDLE_STAGING_PREFIX}${t.toString(36)}-abc/`;
+    await adapter.write(`${folder(now - 1000)}0.seg`, new Uint8Array([1]));
+    await adapter.write(`${folder(now - 1000)}1.seg`, new Uint8Array([1]));
+    await adapter.write(`${folder(now - 90_000)}0.seg`, new Uint8Array([1]));
+    await adapter.write(`${BUNDLE_STAGING_PREFIX}no-time-here/0.seg`, new Uint8Array([1]));
+    expect(await clearBundleStaging(adapter, { olderThanMs: 60_000, now })).toBe(2);
+    const left: string[] = [];
+    for await (const k of adapter.list(BUNDLE_STAGING_PREFIX)) left.push(k);
+    expect(left.sort()).toEqual([`${folder(now - 1000)}0.seg`, `${folder(now - 1000)}1.seg`]);
+    await expect(clearBundleStaging(adapter, { olderThanMs: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await clearBundleStaging(adapter)).toBe(2);
+  });
 });
 
 describe('export', () => {

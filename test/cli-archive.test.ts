@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalize } from '../src/canonical.js';
@@ -148,6 +148,23 @@ describe('cli: archive commands', () => {
     const r = runCli(['--store', 'memory:', 'put'], { input: '[1]' });
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(hashOf([1]));
+  });
+
+  it('gc removes the staging of bundle imports that died a day ago, not of one running now', () => {
+    expect(cli(['put'], '{"gc":1}').code).toBe(0);
+    const dead = join(store, 'bundle-staging', `${(Date.now() - 25 * 3600_000).toString(36)}-deadimport`);
+    const running = join(store, 'bundle-staging', `${Date.now().toString(36)}-running`);
+    for (const d of [dead, running]) {
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, '0.seg'), 'x');
+    }
+    const r = cli(['gc']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('removed 1 staging key(s) of interrupted bundle imports');
+    expect(existsSync(join(dead, '0.seg'))).toBe(false);
+    expect(existsSync(join(running, '0.seg'))).toBe(true);
+    const json = cli(['--json', 'gc']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ deleted: 0, stagingKeysRemoved: 0 });
   });
 
   it('ARCHIVE_STORE names the default store', () => {

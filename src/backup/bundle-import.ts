@@ -28,6 +28,7 @@
 import { Inflate, inflateSync } from 'fflate';
 import { writeBatch, type StorageAdapter } from '../adapter.js';
 import { isCanonicalJsonBytes } from '../archive/hash-args.js';
+import { deleteEach } from '../archive/pool.js';
 import type { ContentArchive } from '../archive/types.js';
 import { parseJson, type JsonValue } from '../canonical.js';
 import { HostileBundleError, InvalidArgumentError, throwIfAborted } from '../errors.js';
@@ -643,14 +644,45 @@ export async function importBundle(archive: ContentArchive, source: BundleSource
   }
 }
 
+/** Options of {@link clearBundleStaging}. */
+export interface ClearStagingOptions {
+  /**
+   * Only remove the staging of imports started at least this long ago (each
+   * import's staging folder is named by its start time), so imports running
+   * now are left alone. Folders whose name carries no start time are removed.
+   * Without it every staging key goes: call it then only when no import runs.
+   */
+  olderThanMs?: number;
+  /** Clock (unix ms) the age is measured against; injectable for tests. */
+  now?: number;
+}
+
 /**
  * Deletes staging keys left on `adapter` by imports that were killed midway
- * (a crash, a closed tab). Call it when no import is running on this adapter.
- * Resolves the number of keys removed.
+ * (a crash, a closed tab). Resolves the number of keys removed.
  */
-export async function clearBundleStaging(adapter: StorageAdapter): Promise<number> {
+export async function clearBundleStaging(adapter: StorageAdapter, options: ClearStagingOptions = {}): Promise<number> {
+  const { olderThanMs } = options;
+  if (olderThanMs !== undefined && !(typeof olderThanMs === 'number' && olderThanMs >= 0)) {
+    throw new InvalidArgumentError(`clearBundleStaging: olderThanMs must be a number of milliseconds >= 0, got ${String(olderThanMs)}`);
+  }
+  const now = options.now ?? Date.now();
   const keys: string[] = [];
-  for await (const key of adapter.list(BUNDLE_STAGING_PREFIX)) keys.push(key);
-  for (const key of keys) await adapter.delete(key);
+  for await (const key of adapter.list(BUNDLE_STAGING_PREFIX)) {
+    if (olderThanMs === undefined) keys.push(key);
+    else {
+      const started = stagingStartTime(key);
+      if (started === undefined || now - started >= olderThanMs) keys.push(key);
+    }
+  }
+  await deleteEach(adapter, keys, DELETE_GROUP);
   return keys.length;
+}
+
+/** The start time named by a staging key (`bundle-staging/<time base 36>-<id>/…`), if it names one. */
+function stagingStartTime(key: string): number | undefined {
+  const m = /^bundle-staging\/([0-9a-z]+)-[^/]*\//.exec(key);
+  if (!m) return undefined;
+  const t = parseInt(m[1]!, 36);
+  return Number.isSafeInteger(t) ? t : undefined;
 }

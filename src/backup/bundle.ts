@@ -25,6 +25,7 @@ export {
   DEFAULT_BUNDLE_LIMITS,
   BUNDLE_STAGING_PREFIX,
   type BundleLimits,
+  type ClearStagingOptions,
   type ImportBundleOptions,
   type VerifyBundleOptions,
   type BundleImportReport,

@@ -1,5 +1,6 @@
 /** Archive commands: put, get, has, rm, ls, stats, verify, gc. */
 import { canonicalize, parseJson, type JsonValue } from '../../canonical.js';
+import { clearBundleStaging } from '../../backup/bundle.js';
 import { InvalidJsonError } from '../../errors.js';
 import { isSha256Hex } from '../../hash.js';
 import { allowOnly, expectPositionals } from '../args.js';
@@ -137,11 +138,19 @@ export const verify: Command = async (ctx) => {
   return report.ok ? EXIT.ok : EXIT.damage;
 };
 
+/** Age after which an import's staging is taken for the leftover of a dead import. */
+const STALE_STAGING_MS = 24 * 60 * 60 * 1000;
+
 export const gc: Command = async (ctx) => {
   allowOnly(ctx.args, 'gc', []);
   expectPositionals(ctx.args, 'gc', 0, 0, '');
   const r = await (await ctx.archive()).gc({ signal: ctx.signal });
-  if (ctx.json) ctx.out(JSON.stringify(r));
-  else ctx.out(`deleted: ${r.deleted} (${r.bytesFreed} bytes)`);
+  // Staging of bundle imports that died midway; a day old, so an import running now is never touched.
+  const staging = await clearBundleStaging(await ctx.adapter(), { olderThanMs: STALE_STAGING_MS });
+  if (ctx.json) ctx.out(JSON.stringify({ ...r, stagingKeysRemoved: staging }));
+  else {
+    ctx.out(`deleted: ${r.deleted} (${r.bytesFreed} bytes)`);
+    if (staging > 0) ctx.out(`removed ${staging} staging key(s) of interrupted bundle imports`);
+  }
   return EXIT.ok;
 };
