@@ -27,6 +27,7 @@ function value(tag, i) {
 }
 
 const KIB = new Uint8Array(1024).map((_, i) => (i * 31 + 7) & 0xff);
+const LINE = new Uint8Array(100).fill(0x61);
 const hexKey = (tag, i) => sha256Hex(`${tag}:${i}`);
 const objectKey = (h) => `objects/${h.slice(0, 2)}/${h.slice(2, 4)}/${h}.json`;
 
@@ -75,6 +76,13 @@ function rawIdbRow(name, group, n, mode, durability = 'relaxed') {
         async run(round) {
           const keys = Array.from({ length: n }, (_, i) => objectKey(hexKey(`raw-${round}`, i)));
           if (mode === 'seq') for (const k of keys) await putOne(k);
+          else if (mode === 'seq+journal') {
+            // What a journaled put must write at least: the object and a ~100-byte journal line, one transaction.
+            for (const [i, k] of keys.entries()) {
+              const tx = db.transaction('kv', 'readwrite', { durability });
+              await Promise.all([tx.store.put(KIB, k), tx.store.put(LINE, `journal/${round}-${String(i).padStart(6, '0')}.log`), tx.done]);
+            }
+          }
           else if (mode === 'together') await Promise.all(keys.map(putOne));
           else {
             const tx = db.transaction('kv', 'readwrite', { durability });
@@ -150,6 +158,7 @@ export async function benchIndexedDb({ n = 1000, rounds = 5 } = {}) {
       rawIdbRow('raw idb: 1 tx per put, awaited in turn', 'raw', n, 'seq'),
       rawIdbRow('raw idb: 1 tx per put, issued together', 'raw', n, 'together'),
       rawIdbRow('raw idb: 1 tx for the batch', 'raw', n, 'batch'),
+      rawIdbRow('raw idb: 1 tx per put of object + journal line, awaited in turn', 'raw', n, 'seq+journal'),
       idbAdapterRow('adapter write, issued together', 'adapter', n, 'together'),
       idbAdapterRow('adapter write, awaited in turn', 'adapter', n, 'seq'),
       idbAdapterRow('adapter writeMany', 'adapter', n, 'batch'),
