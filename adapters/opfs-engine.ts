@@ -661,13 +661,18 @@ export class PackEngine {
     const whole = new Uint8Array(header.byteLength + bytes.byteLength);
     whole.set(header);
     whole.set(bytes, header.byteLength);
-    let stream: FileSystemWritableFileStream | undefined;
     try {
-      stream = await handle.createWritable();
-      await stream.write(whole);
-      await stream.close();
+      try {
+        await writeWholeFile(handle, whole, whole.byteLength);
+      } catch (error) {
+        if (!isDataPipeAbort(error)) throw error;
+        // Chromium may close a large write's data pipe before its verdict (often
+        // QuotaExceededError) reaches the page, which then sees only this AbortError.
+        // Written again in pieces that fit the pipe, the browser's answer arrives:
+        // the real error, or success when the abort was something passing.
+        await writeWholeFile(handle, whole, PIPE_SAFE_CHUNK);
+      }
     } catch (error) {
-      await stream?.abort().catch(() => {});
       await this.dir.removeEntry(name).catch(() => {});
       throw error;
     }
@@ -787,4 +792,26 @@ export class PackEngine {
     this.channel?.close();
     this.releaseWriterLock();
   }
+}
+
+/** Pieces of a retried `createWritable` write: small enough to fit a data pipe's buffer at once. */
+const PIPE_SAFE_CHUNK = 64 * 1024;
+
+/** Writes `bytes` as the whole new content of `handle` (swapped in on close), `chunk` bytes per write call. */
+async function writeWholeFile(handle: FileSystemFileHandle, bytes: Uint8Array<ArrayBuffer>, chunk: number): Promise<void> {
+  let stream: FileSystemWritableFileStream | undefined;
+  try {
+    stream = await handle.createWritable();
+    if (bytes.byteLength <= chunk) await stream.write(bytes);
+    else for (let at = 0; at < bytes.byteLength; at += chunk) await stream.write(bytes.subarray(at, at + chunk));
+    await stream.close();
+  } catch (error) {
+    await stream?.abort().catch(() => {});
+    throw error;
+  }
+}
+
+/** Chromium's `AbortError: Failed to write data to data pipe` (see appendWritable). */
+function isDataPipeAbort(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'AbortError' && /data pipe/i.test(String((error as Error).message));
 }
