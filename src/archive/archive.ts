@@ -10,7 +10,9 @@
  * Writes go through one in-process pipeline that group-commits: puts issued
  * while a batch is being committed are gathered into the next batch, which
  * costs one journal segment and one `writeMany` (one durability barrier)
- * however many values it holds. `index.json` is rewritten only at compaction,
+ * however many values it holds; on an adapter whose `writeMany` is
+ * all-or-nothing (`capabilities.atomicBatch`) the segment and the objects are
+ * that one `writeMany`. `index.json` is rewritten only at compaction,
  * which runs when the journal has grown to a fraction of the index (so its
  * cost per put stays constant as the archive grows), under the adapter's lock.
  *
