@@ -64,70 +64,92 @@ function describe(value: unknown): string {
   return `an instance of ${ctor?.name || 'an unknown class'}`;
 }
 
+/**
+ * A refusal on its way up from where it happened: each level adds its own key
+ * or index, so the happy path keeps no path bookkeeping at all.
+ */
+class Refusal {
+  /** Innermost segment first. */
+  readonly reversedPath: (string | number)[] = [];
+  constructor(readonly message: string) {}
+}
+
+/** Strings JSON.stringify leaves as they are: printable ASCII without `"` and `\` (most keys and many values). */
+const NO_ESCAPES = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function quote(s: string): string {
+  if (NO_ESCAPES.test(s)) return '"' + s + '"';
+  if (!isWellFormedString(s)) throw new Refusal('string has a lone UTF-16 surrogate, which JSON text cannot carry');
+  return JSON.stringify(s);
+}
+
+/** Adds `segment` to a refusal passing through; anything else passes unchanged. */
+function via(error: unknown, segment: string | number): unknown {
+  if (error instanceof Refusal) error.reversedPath.push(segment);
+  return error;
+}
+
+function visit(v: unknown, ancestors: object[], maxDepth: number): string {
+  switch (typeof v) {
+    case 'string':
+      return quote(v);
+    case 'number':
+      if (!Number.isFinite(v)) throw new Refusal(`${v} is not a JSON number (only finite numbers are)`);
+      // ECMAScript Number::toString is exactly the JCS number serialisation (and turns -0 into 0).
+      return String(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      throw new Refusal(`${describe(v)} is not JSON data`);
+  }
+  if (v === null) return 'null';
+  if (ancestors.includes(v as object)) throw new Refusal('value contains a cycle');
+  if (ancestors.length >= maxDepth) throw new Refusal(`nesting deeper than ${maxDepth} levels`);
+  ancestors.push(v as object);
+  let out: string;
+  if (Array.isArray(v)) {
+    out = '[';
+    for (let i = 0; i < v.length; i++) {
+      if (!(i in v)) throw via(new Refusal('sparse array hole is not JSON data'), i);
+      try {
+        out += (i ? ',' : '') + visit(v[i], ancestors, maxDepth);
+      } catch (e) {
+        throw via(e, i);
+      }
+    }
+    out += ']';
+  } else {
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) throw new Refusal(`${describe(v)} is not a plain object`);
+    if (Object.getOwnPropertySymbols(v).length > 0) throw new Refusal('object has symbol keys, which JSON cannot carry');
+    // Default sort compares UTF-16 code units, which is what RFC 8785 §3.2.3 asks.
+    const keys = Object.keys(v).sort();
+    out = '{';
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const key = quote(k); // checked outside the try, so a bad key is reported on its object
+      try {
+        out += (i ? ',' : '') + key + ':' + visit((v as Record<string, unknown>)[k], ancestors, maxDepth);
+      } catch (e) {
+        throw via(e, k);
+      }
+    }
+    out += '}';
+  }
+  ancestors.pop();
+  return out;
+}
+
 /** Serialises a JSON value to its RFC 8785 canonical text. Throws {@link InvalidJsonError}. */
 export function canonicalize(value: unknown, options?: CanonicalizeOptions): string {
-  const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const path: (string | number)[] = [];
-  const ancestors: object[] = [];
-  const fail = (message: string): never => {
-    throw new InvalidJsonError(formatJsonPath(path), message);
-  };
-
-  const str = (s: string): string => {
-    if (!isWellFormedString(s)) fail('string has a lone UTF-16 surrogate, which JSON text cannot carry');
-    return JSON.stringify(s);
-  };
-
-  const visit = (v: unknown): string => {
-    switch (typeof v) {
-      case 'string':
-        return str(v);
-      case 'number':
-        if (!Number.isFinite(v)) fail(`${v} is not a JSON number (only finite numbers are)`);
-        // ECMAScript Number::toString is exactly the JCS number serialisation (and turns -0 into 0).
-        return String(v);
-      case 'boolean':
-        return v ? 'true' : 'false';
-      case 'object':
-        break;
-      default:
-        return fail(`${describe(v)} is not JSON data`);
-    }
-    if (v === null) return 'null';
-    if (ancestors.includes(v as object)) fail('value contains a cycle');
-    if (ancestors.length >= maxDepth) fail(`nesting deeper than ${maxDepth} levels`);
-    ancestors.push(v as object);
-    let out: string;
-    if (Array.isArray(v)) {
-      out = '[';
-      for (let i = 0; i < v.length; i++) {
-        path.push(i);
-        if (!(i in v)) fail('sparse array hole is not JSON data');
-        out += (i ? ',' : '') + visit(v[i]);
-        path.pop();
-      }
-      out += ']';
-    } else {
-      const proto = Object.getPrototypeOf(v);
-      if (proto !== Object.prototype && proto !== null) fail(`${describe(v)} is not a plain object`);
-      if (Object.getOwnPropertySymbols(v).length > 0) fail('object has symbol keys, which JSON cannot carry');
-      // Default sort compares UTF-16 code units, which is what RFC 8785 §3.2.3 asks.
-      const keys = Object.keys(v).sort();
-      out = '{';
-      for (let i = 0; i < keys.length; i++) {
-        const k = keys[i]!;
-        const key = str(k); // checked before entering, so a bad key is reported on its object
-        path.push(k);
-        out += (i ? ',' : '') + key + ':' + visit((v as Record<string, unknown>)[k]);
-        path.pop();
-      }
-      out += '}';
-    }
-    ancestors.pop();
-    return out;
-  };
-
-  return visit(value);
+  try {
+    return visit(value, [], options?.maxDepth ?? DEFAULT_MAX_DEPTH);
+  } catch (e) {
+    if (e instanceof Refusal) throw new InvalidJsonError(formatJsonPath(e.reversedPath.reverse()), e.message);
+    throw e;
+  }
 }
 
 /** The UTF-8 bytes of {@link canonicalize}: exactly what the archive stores and hashes. */
