@@ -2,7 +2,11 @@
  * The archive conformance suite, unchanged, on the browser adapters in real
  * headless Chromium: IndexedDB, and OPFS on both of its engines.
  */
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { memoryAdapter } from '../adapters/memory.js';
+import { openArchive } from '../src/archive/index.js';
+import { canonicalBytes } from '../src/canonical.js';
+import { sha256Hex } from '../src/hash.js';
 import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb.js';
 import { opfsAdapter } from '../adapters/opfs.js';
 import { runArchiveConformance } from './conformance/archive-suite.js';
@@ -45,3 +49,35 @@ for (const [engine, worker] of [['worker', true], ['main thread', false]] as con
     };
   });
 }
+
+describe('archive hashing in the browser', () => {
+  it('putMany hashes with WebCrypto, a bounded number of digests at a time, and stores every value', async () => {
+    const subtle = crypto.subtle;
+    const original = subtle.digest.bind(subtle);
+    let inFlight = 0;
+    let most = 0;
+    let calls = 0;
+    subtle.digest = (async (alg: AlgorithmIdentifier, data: BufferSource) => {
+      calls++;
+      most = Math.max(most, ++inFlight);
+      try {
+        return await original(alg, data);
+      } finally {
+        inFlight--;
+      }
+    }) as typeof subtle.digest;
+    const archive = await openArchive(memoryAdapter());
+    try {
+      const values = Array.from({ length: 2000 }, (_, i) => ({ i, pad: 'p'.repeat(400) }));
+      const hashes = await archive.putMany(values);
+      expect(calls).toBeGreaterThanOrEqual(2000);
+      expect(most).toBeGreaterThan(1);
+      expect(most).toBeLessThanOrEqual(64);
+      expect(hashes[1999]).toBe(sha256Hex(canonicalBytes(values[1999])));
+      expect(await archive.get(hashes[7]!)).toEqual(values[7]);
+    } finally {
+      subtle.digest = original;
+      await archive.close();
+    }
+  });
+});

@@ -84,18 +84,27 @@ interface PutItem {
   hashed: Promise<void>;
 }
 
+/** Digests in flight at once for one batch (WebCrypto copies its input, so unbounded would double a big batch's memory). */
+const HASHES_IN_FLIGHT = 64;
+
 /**
- * A put item whose hash is being computed. The job joins the queue at once,
- * so puts and deletes keep their call order; the commit waits for the hashes.
+ * Put items whose hashes are being computed, a bounded number at a time. The
+ * job joins the queue at once, so puts and deletes keep their call order; the
+ * commit waits for the hashes.
  */
-function hashing(bytes: Uint8Array): PutItem {
-  const item = { hash: '', bytes } as PutItem;
-  item.hashed = sha256HexAsync(bytes).then(
-    (h) => void (item.hash = h),
-    // WebCrypto refused (e.g. an insecure context): the synchronous path gives the same digest.
-    () => void (item.hash = sha256Hex(bytes)),
-  );
-  return item;
+function hashing(list: readonly Uint8Array[]): PutItem[] {
+  const items = list.map((bytes) => ({ hash: '', bytes }) as PutItem);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      // WebCrypto refused (e.g. an insecure context): the synchronous path gives the same digest.
+      item.hash = await sha256HexAsync(item.bytes).catch(() => sha256Hex(item.bytes));
+    }
+  };
+  const hashed = Promise.all(Array.from({ length: Math.min(HASHES_IN_FLIGHT, items.length) }, worker)).then(() => {});
+  for (const item of items) item.hashed = hashed;
+  return items;
 }
 
 interface Job {
@@ -307,18 +316,18 @@ class Archive implements ContentArchive {
   async put(value: unknown, options?: ArchiveCallOptions): Promise<string> {
     this.assertOpen();
     throwIfAborted(options?.signal);
-    const item = hashing(canonicalBytes(value));
-    await this.submitPuts([item], options?.signal);
-    return item.hash;
+    const [item] = hashing([canonicalBytes(value)]);
+    await this.submitPuts([item!], options?.signal);
+    return item!.hash;
   }
 
   async putBytes(bytes: Uint8Array, options?: ArchiveCallOptions): Promise<string> {
     this.assertOpen();
     throwIfAborted(options?.signal);
     assertCanonicalBytes(bytes);
-    const item = hashing(new Uint8Array(bytes));
-    await this.submitPuts([item], options?.signal);
-    return item.hash;
+    const [item] = hashing([new Uint8Array(bytes)]);
+    await this.submitPuts([item!], options?.signal);
+    return item!.hash;
   }
 
   async putMany(values: Iterable<unknown>, options?: ArchiveCallOptions): Promise<string[]> {
@@ -328,18 +337,15 @@ class Archive implements ContentArchive {
       throw new InvalidArgumentError('putMany expects an iterable of JSON values');
     }
     // Canonicalise everything first: one bad value refuses the whole batch before anything is stored.
-    const items: PutItem[] = [];
-    let i = 0;
+    const list: Uint8Array[] = [];
     for (const v of values) {
-      let bytes: Uint8Array;
       try {
-        bytes = canonicalBytes(v);
+        list.push(canonicalBytes(v));
       } catch (e) {
-        throw prefixJsonPath(e, i);
+        throw prefixJsonPath(e, list.length);
       }
-      items.push(hashing(bytes));
-      i++;
     }
+    const items = hashing(list);
     await this.submitPuts(items, options?.signal);
     return items.map((it) => it.hash);
   }
@@ -350,13 +356,12 @@ class Archive implements ContentArchive {
     if (list == null || typeof (list as Iterable<Uint8Array>)[Symbol.iterator] !== 'function') {
       throw new InvalidArgumentError('putManyBytes expects an iterable of Uint8Array');
     }
-    const items: PutItem[] = [];
-    let i = 0;
+    const copies: Uint8Array[] = [];
     for (const b of list) {
-      assertCanonicalBytes(b, `$[${i}]`);
-      items.push(hashing(new Uint8Array(b)));
-      i++;
+      assertCanonicalBytes(b, `$[${copies.length}]`);
+      copies.push(new Uint8Array(b));
     }
+    const items = hashing(copies);
     await this.submitPuts(items, options?.signal);
     return items.map((it) => it.hash);
   }
