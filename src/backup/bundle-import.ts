@@ -681,7 +681,7 @@ export async function clearBundleStaging(adapter: StorageAdapter, options: Clear
 
 /** The start time named by a staging key (`bundle-staging/<time base 36>-<id>/…`), if it names one. */
 function stagingStartTime(key: string): number | undefined {
-  const m = /^bundle-staging\/([0-9a-z]+)-[^/]*\//.exec(key);
+  const m = /^([0-9a-z]+)-[^/]*\//.exec(key.slice(BUNDLE_STAGING_PREFIX.length));
   if (!m) return undefined;
   const t = parseInt(m[1]!, 36);
   return Number.isSafeInteger(t) ? t : undefined;
