@@ -10,7 +10,6 @@ import { nodeFsAdapter } from '../adapters/node-fs.js';
 import {
   BACKUP_FORMAT_VERSION,
   createMemoryIntentStore,
-  isArchiveStorageError,
   objectKey,
   openArchive,
   openArchiveIntentStore,
@@ -20,6 +19,7 @@ import {
   type IntentStore,
   type StorageAdapter,
 } from '../src/index.js';
+import { expectCode } from './support/expect-code.js';
 import { makeTempDir } from './support/fs-tmp.js';
 import { makeEdge, makeIntent, sampleGraph } from './support/intent-graph.js';
 
@@ -41,18 +41,6 @@ async function diskAdapters(label: string): Promise<() => StorageAdapter> {
     opened.push(adapter);
     return adapter;
   };
-}
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<Error> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected a rejection with code ${code}`).toBeDefined();
-  expect(isArchiveStorageError(caught) ? caught.code : caught).toBe(code);
-  return caught as Error;
 }
 
 interface Harness {

@@ -12,6 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StorageAdapter } from '../../src/adapter.js';
 import { isArchiveStorageError } from '../../src/errors.js';
+import { expectCode } from '../support/expect-code.js';
 
 export interface ConformanceHarness {
   adapter: StorageAdapter;
@@ -46,17 +47,6 @@ async function collect(iter: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
   for await (const k of iter) out.push(k);
   return out;
-}
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected a rejection with code ${code}`).toBeDefined();
-  expect(isArchiveStorageError(caught) ? caught.code : caught).toBe(code);
 }
 
 export function runAdapterConformance(

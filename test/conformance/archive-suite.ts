@@ -24,8 +24,9 @@ import type { StorageAdapter } from '../../src/adapter.js';
 import { openArchive } from '../../src/archive/index.js';
 import { INDEX_KEY, objectKey, QUARANTINE_PREFIX, type ContentArchive, type OpenArchiveOptions } from '../../src/archive/types.js';
 import { canonicalBytes, canonicalize } from '../../src/canonical.js';
-import { isArchiveStorageError } from '../../src/errors.js';
+import type { CorruptObjectError, InvalidJsonError } from '../../src/errors.js';
 import { sha256Hex } from '../../src/hash.js';
+import { caught, expectCode } from '../support/expect-code.js';
 
 export interface ArchiveHarness {
   adapter: StorageAdapter;
@@ -46,22 +47,6 @@ async function collect<T>(iter: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of iter) out.push(x);
   return out;
-}
-
-async function caught(p: Promise<unknown> | (() => unknown)): Promise<unknown> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
-
-async function expectCode(p: Promise<unknown> | (() => unknown), code: string): Promise<unknown> {
-  const e = await caught(p);
-  expect(e, `expected a rejection with code ${code}`).toBeDefined();
-  expect(isArchiveStorageError(e) ? e.code : e).toBe(code);
-  return e;
 }
 
 const objectKeys = (a: StorageAdapter) => collect(a.list('objects/'));
@@ -232,12 +217,10 @@ export function runArchiveConformance(
         [{ x: 'lone \udc00' }, '$.x'],
       ];
       for (const [value, path] of bad) {
-        const e = (await expectCode(archive.put(value), 'INVALID_JSON')) as { path: string };
+        const e = await expectCode<InvalidJsonError>(archive.put(value), 'INVALID_JSON');
         expect(e.path).toBe(path);
       }
-      const e = (await expectCode(archive.putMany([{ ok: 1 }, { ok: 2 }, { edges: [{ weight: NaN }] }]), 'INVALID_JSON')) as {
-        path: string;
-      };
+      const e = await expectCode<InvalidJsonError>(archive.putMany([{ ok: 1 }, { ok: 2 }, { edges: [{ weight: NaN }] }]), 'INVALID_JSON');
       expect(e.path).toBe('$[2].edges[0].weight');
       await expectCode(archive.putMany(42 as unknown as unknown[]), 'INVALID_ARGUMENT');
       expect(await objectKeys(adapter)).toEqual([]);
@@ -255,9 +238,7 @@ export function runArchiveConformance(
       }
       await expectCode(archive.putBytes(new Uint8Array([0x22, 0xff, 0x22])), 'INVALID_JSON');
       await expectCode(archive.putBytes('{"a":1}' as unknown as Uint8Array), 'INVALID_JSON');
-      const e = (await expectCode(archive.putManyBytes([canonicalBytes({ m: 1 }), enc.encode('{"z":1, "a":2}')]), 'INVALID_JSON')) as {
-        path: string;
-      };
+      const e = await expectCode<InvalidJsonError>(archive.putManyBytes([canonicalBytes({ m: 1 }), enc.encode('{"z":1, "a":2}')]), 'INVALID_JSON');
       expect(e.path).toBe('$[1]');
       expect(await objectKeys(adapter)).toEqual([objectKey(hash)]);
       const many = await archive.putManyBytes([canonicalBytes(1), canonicalBytes('two')]);
@@ -297,7 +278,7 @@ export function runArchiveConformance(
       const archive = await open();
       const h = await archive.put({ v: 'original' });
       await adapter.write(objectKey(h), enc.encode('{"v":"tampered"}'));
-      const e = (await expectCode(archive.get(h), 'CORRUPT_OBJECT')) as { hash: string; actual: string };
+      const e = await expectCode<CorruptObjectError>(archive.get(h), 'CORRUPT_OBJECT');
       expect(e.hash).toBe(h);
       expect(e.actual).toBe(sha256Hex('{"v":"tampered"}'));
       await expectCode(archive.getBytes(h), 'CORRUPT_OBJECT');
