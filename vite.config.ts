@@ -15,13 +15,16 @@ import { browserPeerCommands } from './test/browser-commands.js';
 const entries: Record<string, string> = {
   index: 'src/index.ts',
   'adapters/memory': 'adapters/memory.ts',
-  'adapters/node-fs': 'adapters/node-fs.ts',
+  'adapters/node-fs': 'adapters/node-fs/index.ts',
   'adapters/sqlite': 'adapters/sqlite.ts',
-  'adapters/s3': 'adapters/s3.ts',
+  'adapters/s3': 'adapters/s3/index.ts',
   'adapters/indexeddb': 'adapters/indexeddb.ts',
-  'adapters/opfs': 'adapters/opfs.ts',
-  'adapters/bundle-file': 'adapters/bundle-file.ts',
-  cli: 'src/cli/main.ts',
+  'adapters/opfs': 'adapters/opfs/index.ts',
+  bundle: 'src/bundle/index.ts',
+  'intent-graph': 'src/intent-graph/index.ts',
+  testing: 'src/testing/index.ts',
+  'node/bundle-file': 'node/bundle-file.ts',
+  cli: 'cli/main.ts',
 };
 
 const dependencies = [
@@ -30,6 +33,7 @@ const dependencies = [
 ];
 const isExternal = (id: string) =>
   id.startsWith('node:') ||
+  id === 'vitest' ||
   builtinModules.includes(id) ||
   dependencies.some((d) => id === d || id.startsWith(`${d}/`));
 

@@ -32,7 +32,7 @@ import {
   type StorageAdapter,
   type StorageEstimate,
   type WriteEntry,
-} from '../src/adapter.js';
+} from '../src/adapter/contract.js';
 import { AbortError, BackendError, ClosedError, StorageClearedError, throwIfAborted } from '../src/errors.js';
 import {
   browserStorageEstimate,
@@ -42,9 +42,9 @@ import {
   withWebLock,
   wrapBrowserError,
   type Deferred,
-} from './browser-common.js';
+} from '../src/adapter/browser.js';
 
-export { browserStorageEstimate, requestPersistentStorage, type PersistenceReport } from './browser-common.js';
+export { browserStorageEstimate, requestPersistentStorage, type PersistenceReport } from '../src/adapter/browser.js';
 
 /** Options of {@link indexedDbAdapter}. */
 export interface IndexedDbAdapterOptions {

@@ -15,7 +15,7 @@ import {
   type StorageAdapter,
   type StorageEstimate,
   type WriteEntry,
-} from '../src/adapter.js';
+} from '../src/adapter/contract.js';
 import { ClosedError, throwIfAborted } from '../src/errors.js';
 import { KeyedMutex } from '../src/internal/mutex.js';
 

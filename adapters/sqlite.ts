@@ -41,7 +41,7 @@ import {
   type StorageAdapter,
   type StorageEstimate,
   type WriteEntry,
-} from '../src/adapter.js';
+} from '../src/adapter/contract.js';
 import {
   AbortError,
   ArchiveStorageError,

@@ -105,7 +105,7 @@ const jobs = {
   async export(dir, out) {
     const { openArchive } = await import('../dist/index.js');
     const { nodeFsAdapter } = await import('../dist/adapters/node-fs.js');
-    const { exportBundleToFile } = await import('../dist/adapters/bundle-file.js');
+    const { exportBundleToFile } = await import('../dist/node/bundle-file.js');
     const archive = await openArchive(nodeFsAdapter({ dir, durable: false }));
     const rssBefore = process.memoryUsage().rss;
     const stop = memorySampler();
@@ -138,7 +138,7 @@ const jobs = {
   async import(bundle, dir, budget) {
     const { openArchive } = await import('../dist/index.js');
     const { nodeFsAdapter } = await import('../dist/adapters/node-fs.js');
-    const { importBundleFromFile } = await import('../dist/adapters/bundle-file.js');
+    const { importBundleFromFile } = await import('../dist/node/bundle-file.js');
     const archive = await openArchive(nodeFsAdapter({ dir, durable: false }));
     const rssBefore = process.memoryUsage().rss;
     const stop = memorySampler();

@@ -6,7 +6,7 @@
  */
 import { indexedDbAdapter } from '../adapters/indexeddb.js';
 import { memoryAdapter } from '../adapters/memory.js';
-import type { StorageAdapter } from '../src/adapter.js';
+import type { StorageAdapter } from '../src/adapter/contract.js';
 import { openArchive } from '../src/archive/index.js';
 import type { ContentArchive } from '../src/archive/types.js';
 import { openArchiveIntentStore, type ArchiveIntentStore } from '../src/intent-graph/index.js';

@@ -1,5 +1,5 @@
 /** The "Store a JSON value" and "Stored objects" panels, and the status line above them. */
-import { canonicalBytes, parseJson } from '../src/canonical.js';
+import { canonicalBytes, parseJson } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
 import { BACKEND_LABELS, type Session } from './backends.js';
 import { h, showInfo, showOk } from './dom.js';

@@ -1,6 +1,6 @@
 /** The "Backup" and "Portable bundle" panels: files out of the tab and back in. */
-import { downloadBackup } from '../src/backup/backup-io.js';
-import { exportBundleToBlob, importBundle, type BundleProgress } from '../src/backup/bundle.js';
+import { downloadBackup } from '../src/intent-graph/document-io.js';
+import { exportBundleToBlob, importBundle, type BundleProgress } from '../src/bundle/index.js';
 import { downloadBlob } from '../src/internal/download.js';
 import type { Session } from './backends.js';
 import { h, showInfo, showOk } from './dom.js';

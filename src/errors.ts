@@ -91,10 +91,13 @@ export class CorruptObjectError extends ArchiveStorageError {
 export class InvalidJsonError extends ArchiveStorageError {
   /** JSONPath-like location of the offending part, e.g. `$.edges[3].weight`. */
   readonly path: string;
+  /** What is wrong there, without the path (the message is `${path}: ${reason}`). */
+  readonly reason: string;
 
-  constructor(path: string, message: string, options?: ErrorOptions) {
-    super('INVALID_JSON', `${path}: ${message}`, options);
+  constructor(path: string, reason: string, options?: ErrorOptions) {
+    super('INVALID_JSON', `${path}: ${reason}`, options);
     this.path = path;
+    this.reason = reason;
   }
 }
 

@@ -15,6 +15,8 @@
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { InvalidArgumentError } from './errors.js';
+import { nodeBuiltin, subtleCrypto } from './platform.js';
 
 /** Which implementation computes a digest. */
 export type HashBackend = 'noble' | 'node' | 'webcrypto';
@@ -39,22 +41,13 @@ let nodeCrypto: NodeCrypto | null | undefined;
 /** node:crypto when running in Node, else null. Resolved once, on first use. */
 function getNodeCrypto(): NodeCrypto | null {
   if (nodeCrypto === undefined) {
-    nodeCrypto = null;
-    try {
-      const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-      const mod = proc?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined;
-      if (mod && typeof mod.createHash === 'function') nodeCrypto = mod;
-    } catch {
-      nodeCrypto = null;
-    }
+    const mod = nodeBuiltin<NodeCrypto>('node:crypto');
+    nodeCrypto = mod && typeof mod.createHash === 'function' ? mod : null;
   }
   return nodeCrypto;
 }
 
-function getSubtle(): SubtleCrypto | null {
-  const c = (globalThis as { crypto?: Crypto }).crypto;
-  return c?.subtle && typeof c.subtle.digest === 'function' ? c.subtle : null;
-}
+const getSubtle = (): SubtleCrypto | null => subtleCrypto() ?? null;
 
 const encoder = /* @__PURE__ */ new TextEncoder();
 const toBytes = (data: Uint8Array | string): Uint8Array => (typeof data === 'string' ? encoder.encode(data) : data);
@@ -134,12 +127,12 @@ export async function sha256HexWith(backend: HashBackend, data: Uint8Array | str
       return bytesToHex(nobleSha256(bytes));
     case 'node': {
       const nc = getNodeCrypto();
-      if (!nc) throw new Error('node:crypto is not available in this runtime');
+      if (!nc) throw new InvalidArgumentError("hash backend 'node' needs node:crypto, which this runtime does not have");
       return nc.createHash('sha256').update(bytes).digest('hex');
     }
     case 'webcrypto': {
       const subtle = getSubtle();
-      if (!subtle) throw new Error('WebCrypto is not available in this runtime');
+      if (!subtle) throw new InvalidArgumentError("hash backend 'webcrypto' needs crypto.subtle, which this runtime does not have (browsers expose it only on secure origins)");
       return bytesToHex(new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
     }
   }

@@ -3,18 +3,24 @@
  * reads no DOM global at import time, so it works unchanged in Node and in a
  * browser bundle. Backends live under `archive-storage/adapters/*`.
  *
+ * The core is errors, the adapter contract, `openArchive`, `syncArchive`,
+ * canonical JSON and hashing. The intent graph (`archive-storage/intent-graph`)
+ * and the portable bundle (`archive-storage/bundle`) have entry points of their
+ * own; they are re-exported here too so that code written against 0.1 keeps
+ * working, but new code should import them from their subpaths.
+ *
  * @module
  */
 export * from './errors.js';
-export * from './canonical.js';
+export * from './json/canonical.js';
 export * from './hash.js';
-export * from './adapter.js';
+export * from './adapter/index.js';
 export * from './archive/types.js';
 export * from './archive/index.js';
 export { syncArchive, type SyncOptions, type SyncProgress, type SyncReport } from './archive/sync.js';
+
+// 0.1 compatibility: these moved to their own entry points.
+/** @deprecated import from `archive-storage/bundle`; kept so 0.1 code keeps working. */
 export { downloadBlob } from './internal/download.js';
 export * from './intent-graph/index.js';
-export * from './backup/storage-backup.js';
-export * from './backup/backup-io.js';
-export * from './backup/bundle.js';
-export * from './rtfs/index.js';
+export * from './bundle/index.js';

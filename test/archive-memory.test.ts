@@ -1,6 +1,6 @@
 import { memoryAdapter } from '../adapters/memory.js';
-import type { StorageAdapter } from '../src/adapter.js';
-import { runArchiveConformance } from './conformance/archive-suite.js';
+import type { StorageAdapter } from '../src/adapter/contract.js';
+import { runArchiveConformance } from '../src/testing/archive-suite.js';
 
 runArchiveConformance('memory', async () => {
   const store = new Map<string, Uint8Array>();

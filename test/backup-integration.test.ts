@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nodeFsAdapter, writeFileAtomic } from '../adapters/node-fs.js';
+import { nodeFsAdapter, writeFileAtomic } from '../adapters/node-fs/index.js';
 import {
   INTENT_STATUSES,
   backupToBytes,

@@ -10,8 +10,8 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
 import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb.js';
-import { opfsAdapter } from '../adapters/opfs.js';
-import type { StorageAdapter } from '../src/adapter.js';
+import { opfsAdapter } from '../adapters/opfs/index.js';
+import type { StorageAdapter } from '../src/adapter/contract.js';
 import { openArchive } from '../src/archive/index.js';
 
 let counter = 0;

@@ -5,11 +5,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
 import { openArchive } from '../src/archive/index.js';
-import { canonicalBytes } from '../src/canonical.js';
+import { canonicalBytes } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
 import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb.js';
-import { opfsAdapter } from '../adapters/opfs.js';
-import { runArchiveConformance } from './conformance/archive-suite.js';
+import { opfsAdapter } from '../adapters/opfs/index.js';
+import { runArchiveConformance } from '../src/testing/archive-suite.js';
 
 let counter = 0;
 const unique = (tag: string) => `arch-${tag}-${Date.now().toString(36)}-${++counter}`;

@@ -12,7 +12,7 @@ const hasBuild = Object.keys(built).length === 3;
 
 describe.skipIf(!hasBuild)('the built library (dist/) in Chromium', () => {
   it('the OPFS adapter from dist starts its worker and round-trips through the archive', async () => {
-    const { opfsAdapter } = (await built['../dist/adapters/opfs.js']!()) as typeof import('../adapters/opfs.js');
+    const { opfsAdapter } = (await built['../dist/adapters/opfs.js']!()) as typeof import('../adapters/opfs/index.js');
     const { openArchive } = (await built['../dist/index.js']!()) as typeof import('../src/index.js');
     const root = `dist-${Date.now().toString(36)}`;
     const adapter = opfsAdapter({ root, worker: true });

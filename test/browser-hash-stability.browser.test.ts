@@ -6,11 +6,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb.js';
-import { opfsAdapter } from '../adapters/opfs.js';
-import type { StorageAdapter } from '../src/adapter.js';
+import { opfsAdapter } from '../adapters/opfs/index.js';
+import type { StorageAdapter } from '../src/adapter/contract.js';
 import { openArchive } from '../src/archive/index.js';
 import { objectKey } from '../src/archive/types.js';
-import { canonicalBytes } from '../src/canonical.js';
+import { canonicalBytes } from '../src/json/canonical.js';
 import { defaultHashBackend, sha256Hex } from '../src/hash.js';
 import fixture from './fixtures/hash-stability.json';
 

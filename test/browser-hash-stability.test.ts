@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
-import { nodeFsAdapter } from '../adapters/node-fs.js';
+import { nodeFsAdapter } from '../adapters/node-fs/index.js';
 import { openArchive } from '../src/archive/index.js';
 import { objectKey } from '../src/archive/types.js';
-import { canonicalBytes } from '../src/canonical.js';
+import { canonicalBytes } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
 import fixture from './fixtures/hash-stability.json' with { type: 'json' };
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
 import { openArchive } from '../src/archive/index.js';
 import type { ContentArchive } from '../src/archive/types.js';
-import { importBundle, verifyBundle } from '../src/backup/bundle.js';
+import { importBundle, verifyBundle } from '../src/bundle/index.js';
 import { HostileBundleError, UnsupportedVersionError, type HostileBundleCode } from '../src/errors.js';
 import { BASE_VALUES, writeHostileBundles } from './fixtures/make-hostile-bundles.js';
 

@@ -14,12 +14,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { nodeFsAdapter } from '../adapters/node-fs.js';
-import { exportBundleToFile, importBundleFromFile } from '../adapters/bundle-file.js';
+import { nodeFsAdapter } from '../adapters/node-fs/index.js';
+import { exportBundleToFile, importBundleFromFile } from '../node/bundle-file.js';
 import { openArchive } from '../src/archive/index.js';
-import { canonicalize } from '../src/canonical.js';
+import { canonicalize } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
-import { verifyBundle } from '../src/backup/bundle.js';
+import { verifyBundle } from '../src/bundle/index.js';
 import { ROUNDTRIP_OPTIONS, roundTripValues } from './fixtures/bundles/roundtrip-values.js';
 
 const golden = new URL('./fixtures/bundles/roundtrip.zip', import.meta.url).pathname;

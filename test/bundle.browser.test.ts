@@ -14,7 +14,7 @@ import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb.
 import { memoryAdapter } from '../adapters/memory.js';
 import { openArchive } from '../src/archive/index.js';
 import type { ContentArchive } from '../src/archive/types.js';
-import { canonicalize } from '../src/canonical.js';
+import { canonicalize } from '../src/json/canonical.js';
 import { defaultHashBackend, sha256Hex } from '../src/hash.js';
 import {
   BUNDLE_STAGING_PREFIX,
@@ -25,7 +25,7 @@ import {
   exportBundleToFileHandle,
   importBundle,
   verifyBundle,
-} from '../src/backup/bundle.js';
+} from '../src/bundle/index.js';
 import { ROUNDTRIP_OPTIONS, roundTripValues } from './fixtures/bundles/roundtrip-values.js';
 
 const databases: string[] = [];

@@ -11,14 +11,14 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { unzipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
-import { nodeFsAdapter } from '../adapters/node-fs.js';
+import { nodeFsAdapter } from '../adapters/node-fs/index.js';
 import { sqliteAdapter } from '../adapters/sqlite.js';
-import { exportBundleToFile, importBundleFromFile, verifyBundleFile } from '../adapters/bundle-file.js';
-import type { StorageAdapter, WriteEntry } from '../src/adapter.js';
+import { exportBundleToFile, importBundleFromFile, verifyBundleFile } from '../node/bundle-file.js';
+import type { StorageAdapter, WriteEntry } from '../src/adapter/contract.js';
 import { openArchive } from '../src/archive/index.js';
 import { decodeIndex, encodeIndex } from '../src/archive/index-file.js';
 import { objectKey, type ContentArchive } from '../src/archive/types.js';
-import { crc32, crc32Js, hasNativeCrc32 } from '../src/backup/crc32.js';
+import { crc32, crc32Js, hasNativeCrc32 } from '../src/zip/crc32.js';
 import {
   BUNDLE_STAGING_PREFIX,
   clearBundleStaging,
@@ -29,8 +29,8 @@ import {
   verifyBundle,
   type BundleProgress,
   type ExportBundleOptions,
-} from '../src/backup/bundle.js';
-import { canonicalize, parseJson } from '../src/canonical.js';
+} from '../src/bundle/index.js';
+import { canonicalize, parseJson } from '../src/json/canonical.js';
 import { BackendError } from '../src/errors.js';
 import { sha256Hex } from '../src/hash.js';
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalBytes, canonicalize, formatJsonPath, parseJson } from '../src/canonical.js';
+import { canonicalBytes, canonicalize, formatJsonPath, parseJson } from '../src/json/canonical.js';
 import { InvalidJsonError } from '../src/errors.js';
 
 const vectors = fileURLToPath(new URL('./vectors/jcs/', import.meta.url));

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalize } from '../src/canonical.js';
+import { canonicalize } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
 import { cliBuilt, runCli, tempDir } from './support/cli.js';
 

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { progressBar } from '../src/cli/progress.js';
+import { progressBar } from '../cli/progress.js';
 import { CLI, runCli, tempDir } from './support/cli.js';
 
 function fakeStream(isTTY: boolean) {

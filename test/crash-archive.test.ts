@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeFsAdapter } from '../adapters/node-fs.js';
+import { nodeFsAdapter } from '../adapters/node-fs/index.js';
 import { openArchive } from '../src/archive/index.js';
 import { buildChildScript, removeChildScripts } from './support/archive-child.js';
 import { indexJsonHashes, scanDisk } from './support/archive-scan.js';

@@ -12,10 +12,10 @@
 import { createFsFromVolume, Volume } from 'memfs';
 import { describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
-import { nodeFsAdapter, type FsLike } from '../adapters/node-fs.js';
-import type { StorageAdapter } from '../src/adapter.js';
+import { nodeFsAdapter, type FsLike } from '../adapters/node-fs/index.js';
+import type { StorageAdapter } from '../src/adapter/contract.js';
 import { openArchive } from '../src/archive/index.js';
-import { canonicalBytes } from '../src/canonical.js';
+import { canonicalBytes } from '../src/json/canonical.js';
 import { isArchiveStorageError } from '../src/errors.js';
 import { sha256Hex } from '../src/hash.js';
 import { faultyAdapter, type FaultPlan } from './support/archive-faulty-adapter.js';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeIndex, encodeIndex, type IndexRecord } from '../src/archive/index-file.js';
 import { objectKey } from '../src/archive/types.js';
-import { canonicalize } from '../src/canonical.js';
+import { canonicalize } from '../src/json/canonical.js';
 
 const enc = new TextEncoder();
 const hex64 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(''));

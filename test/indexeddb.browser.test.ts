@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
 import { deleteIndexedDbArchive, indexedDbAdapter, requestPersistentStorage } from '../adapters/indexeddb.js';
 import { isArchiveStorageError } from '../src/errors.js';
-import { runAdapterConformance } from './conformance/adapter-suite.js';
+import { runAdapterConformance } from '../src/testing/adapter-suite.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

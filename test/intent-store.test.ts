@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
-import { nodeFsAdapter } from '../adapters/node-fs.js';
+import { nodeFsAdapter } from '../adapters/node-fs/index.js';
 import {
   BACKUP_FORMAT_VERSION,
   createMemoryIntentStore,
@@ -19,7 +19,7 @@ import {
   type IntentStore,
   type StorageAdapter,
 } from '../src/index.js';
-import { expectCode } from './support/expect-code.js';
+import { expectCode } from '../src/testing/expect-code.js';
 import { makeTempDir } from './support/fs-tmp.js';
 import { makeEdge, makeIntent, sampleGraph } from './support/intent-graph.js';
 

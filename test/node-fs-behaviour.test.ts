@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createFsFromVolume, Volume } from 'memfs';
 import { describe, expect, it } from 'vitest';
-import { nodeFsAdapter, writeFileAtomic, type FsLike } from '../adapters/node-fs.js';
+import { nodeFsAdapter, writeFileAtomic, type FsLike } from '../adapters/node-fs/index.js';
 import { isArchiveStorageError } from '../src/errors.js';
 import { objectKey } from '../src/archive/types.js';
 import { makeTempDir } from './support/fs-tmp.js';

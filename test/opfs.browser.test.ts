@@ -4,10 +4,10 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
-import { opfsAdapter, type OpfsAdapter } from '../adapters/opfs.js';
-import { isSegmentHeader, parseRecords, parseSegmentName, SEGMENT_HEADER_BYTES } from '../adapters/opfs-format.js';
+import { opfsAdapter, type OpfsAdapter } from '../adapters/opfs/index.js';
+import { isSegmentHeader, parseRecords, parseSegmentName, SEGMENT_HEADER_BYTES } from '../adapters/opfs/format.js';
 import { isArchiveStorageError } from '../src/errors.js';
-import { runAdapterConformance } from './conformance/adapter-suite.js';
+import { runAdapterConformance } from '../src/testing/adapter-suite.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -209,7 +209,7 @@ describe('opfs adapter in Chromium', () => {
   it('a worker killed in the middle of a large batch leaves the old value whole', async () => {
     let worker: Worker | undefined;
     const { root, adapter } = adapterFor('kill', {
-      worker: () => (worker = new Worker(new URL('../adapters/opfs-worker.ts', import.meta.url), { type: 'module' })),
+      worker: () => (worker = new Worker(new URL('../adapters/opfs/worker.ts', import.meta.url), { type: 'module' })),
     });
     await adapter.write('k', new Uint8Array(1024).fill(1));
     const big = Array.from({ length: 64 }, (_, i) => ({ key: `big/${i}`, bytes: new Uint8Array(256 * 1024).fill(2) }));

@@ -1,11 +1,11 @@
 /** The OPFS adapter and its format in Node: importing reads no browser global; the format round-trips. */
 import { describe, expect, it } from 'vitest';
 import { isArchiveStorageError } from '../src/errors.js';
-import { encodeBatch, parseRecords, RecordType, segmentName, parseSegmentName } from '../adapters/opfs-format.js';
+import { encodeBatch, parseRecords, RecordType, segmentName, parseSegmentName } from '../adapters/opfs/format.js';
 
 describe('opfs adapter in Node', () => {
   it('imports without touching browser globals and reports the missing OPFS on first use', async () => {
-    const { opfsAdapter } = await import('../adapters/opfs.js');
+    const { opfsAdapter } = await import('../adapters/opfs/index.js');
     const adapter = opfsAdapter({ root: 'node' });
     let caught: unknown;
     try {

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { _loadDriver, sqliteAdapter } from '../adapters/sqlite.js';
-import type { StorageAdapter } from '../src/adapter.js';
+import type { StorageAdapter } from '../src/adapter/contract.js';
 import { isArchiveStorageError } from '../src/errors.js';
 import { openArchive } from '../src/archive/index.js';
 import { sha256Hex } from '../src/hash.js';
-import { runAdapterConformance } from './conformance/adapter-suite.js';
+import { runAdapterConformance } from '../src/testing/adapter-suite.js';
 
 /** The statement docs/sqlite-s3.md gives for databases of the original scaffold (kept identical to it). */
 const MIGRATION_SQL = `INSERT OR IGNORE INTO entries (key, bytes)

@@ -18,8 +18,10 @@
  *
  * @module
  */
-import { abortable, writeBatch, type StorageAdapter } from '../adapter.js';
-import { canonicalBytes, type JsonValue } from '../canonical.js';
+import type { StorageAdapter } from '../adapter/contract.js';
+import { deleteEach, hasEach, writeBatch } from '../adapter/batch.js';
+import { abortable } from '../internal/abort.js';
+import { canonicalBytes, type JsonValue } from '../json/canonical.js';
 import {
   AbortError,
   ClosedError,
@@ -35,7 +37,7 @@ import { foldSegments, loadSegments, type LoadedSegment } from './fold.js';
 import { assertCanonicalBytes, assertHash, isCanonicalJsonBytes } from './hash-args.js';
 import { decodeIndex, encodeIndex, TornIndex, type IndexRecord } from './index-file.js';
 import { encodeSegment, segmentKey, type JournalRecord } from './journal.js';
-import { deleteEach, forEachLimit, hasEach, mapLimit } from './pool.js';
+import { forEachLimit, mapLimit } from '../internal/pool.js';
 import {
   INDEX_KEY,
   OBJECTS_PREFIX,
@@ -866,6 +868,5 @@ async function hasAny(iter: AsyncIterable<string>): Promise<boolean> {
 /** Re-roots an INVALID_JSON error's path `$…` at `$[i]…`, so a putMany refusal names the value. */
 function prefixJsonPath(e: unknown, index: number): unknown {
   if (!(e instanceof InvalidJsonError)) return e;
-  const detail = e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path.length + 2) : e.message;
-  return new InvalidJsonError(`$[${index}]${e.path.slice(1)}`, detail, { cause: e.cause });
+  return new InvalidJsonError(`$[${index}]${e.path.slice(1)}`, e.reason, { cause: e.cause });
 }

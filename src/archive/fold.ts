@@ -22,10 +22,11 @@
  *
  * @module
  */
-import type { StorageAdapter } from '../adapter.js';
+import type { StorageAdapter } from '../adapter/contract.js';
 import type { IndexRecord } from './index-file.js';
 import { decodeSegment, JOURNAL_PREFIX, parseSegmentKey, type JournalRecord, type SegmentName } from './journal.js';
-import { hasEach, mapLimit } from './pool.js';
+import { hasEach } from '../adapter/batch.js';
+import { mapLimit } from '../internal/pool.js';
 import { objectKey } from './types.js';
 
 /** A segment read back from storage. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { canonicalize } from '../canonical.js';
+import { canonicalize } from '../json/canonical.js';
 import { InvalidArgumentError, InvalidJsonError } from '../errors.js';
 import { isSha256Hex } from '../hash.js';
 

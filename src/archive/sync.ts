@@ -21,7 +21,7 @@
  */
 import { CorruptObjectError, InvalidArgumentError, NotFoundError, throwIfAborted } from '../errors.js';
 import { sha256Hex } from '../hash.js';
-import { mapLimit } from './pool.js';
+import { mapLimit } from '../internal/pool.js';
 import type { ContentArchive, Progress } from './types.js';
 
 /** Progress of a sync: `done` hashes examined of `total`, `bytes` copied. */

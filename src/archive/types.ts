@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { StorageAdapter } from '../adapter.js';
-import type { JsonValue } from '../canonical.js';
+import type { StorageAdapter } from '../adapter/contract.js';
+import type { JsonValue } from '../json/canonical.js';
 
 /** Options every archive call takes. */
 export interface ArchiveCallOptions {

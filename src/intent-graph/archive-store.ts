@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { canonicalBytes, formatJsonPath, parseJson } from '../canonical.js';
+import { canonicalBytes, formatJsonPath, parseJson } from '../json/canonical.js';
 import { InvalidBackupError, isArchiveStorageError } from '../errors.js';
 import { isSha256Hex } from '../hash.js';
 import type { ContentArchive } from '../archive/types.js';

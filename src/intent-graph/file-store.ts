@@ -15,12 +15,12 @@
  *
  * @module
  */
-import type { StorageAdapter } from '../adapter.js';
-import { canonicalize } from '../canonical.js';
+import type { StorageAdapter } from '../adapter/contract.js';
+import { canonicalize } from '../json/canonical.js';
 import { isArchiveStorageError } from '../errors.js';
-import { stringifyBackup } from '../backup/backup-json.js';
-import { BACKUP_CREATED_BY, BACKUP_FORMAT_VERSION, parseBackup, type StorageBackupData } from '../backup/storage-backup.js';
-import { printRtfsSnapshot } from '../rtfs/snapshot.js';
+import { stringifyBackup } from './document-json.js';
+import { BACKUP_CREATED_BY, BACKUP_FORMAT_VERSION, parseBackup, type StorageBackupData } from './document.js';
+import { printRtfsSnapshot } from './rtfs/snapshot.js';
 import { BaseIntentStore, graphAfter, graphToState, stateToGraph, type GraphChange, type GraphState, type IntentStore, type IntentStoreOptions } from './store.js';
 import type { GraphWarning } from './validate.js';
 

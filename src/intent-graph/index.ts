@@ -27,3 +27,6 @@ export {
   type ArchiveIntentStoreOptions,
 } from './archive-store.js';
 export { newIntent, type NewIntentOptions } from './new-intent.js';
+export * from './document.js';
+export * from './document-io.js';
+export * from './rtfs/index.js';

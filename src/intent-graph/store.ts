@@ -11,8 +11,8 @@
  */
 import { throwIfAborted, ClosedError, InvalidArgumentError, InvalidBackupError, NotFoundError } from '../errors.js';
 import { KeyedMutex } from '../internal/mutex.js';
-import type { BackupInput, CreateBackupOptions, RestoreOptions, RestoreReport, StorageBackupData } from '../backup/storage-backup.js';
-import { createBackup, restoreBackup } from '../backup/storage-backup.js';
+import type { BackupInput, CreateBackupOptions, RestoreOptions, RestoreReport, StorageBackupData } from './document.js';
+import { createBackup, restoreBackup } from './document.js';
 import { hasOwn, setOwn } from './schema.js';
 import { INTENT_STATUSES, U32_MAX, type Edge, type IntentGraph, type IntentStatus, type StorableIntent, type StringMap } from './types.js';
 import { validateEdge, validateGraph, validateIntent, type ValidationLimits } from './validate.js';

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { formatJsonPath, isWellFormedString } from '../canonical.js';
+import { formatJsonPath, isWellFormedString } from '../json/canonical.js';
 import { InvalidBackupError } from '../errors.js';
 import { EDGE_FIELDS, INTENT_FIELDS, hasOwn, isNullable, setOwn, type FieldKind, type FieldSpec } from './schema.js';
 import { U32_MAX, type Edge, type IntentGraph, type StorableIntent, type StringMap } from './types.js';

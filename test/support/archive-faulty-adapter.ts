@@ -4,7 +4,7 @@
  * before the call reaches the backend (nothing happened) or after it (the
  * change happened, but the caller is told it failed: a lost acknowledgement).
  */
-import type { StorageAdapter } from '../../src/adapter.js';
+import type { StorageAdapter } from '../../src/adapter/contract.js';
 import { BackendError } from '../../src/errors.js';
 
 export interface FaultPlan {

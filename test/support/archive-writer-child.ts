@@ -6,7 +6,7 @@
  *
  * argv: <dir> <writerTag> <count> <compactAfter> [close]
  */
-import { nodeFsAdapter } from '../../adapters/node-fs.js';
+import { nodeFsAdapter } from '../../adapters/node-fs/index.js';
 import { openArchive } from '../../src/archive/index.js';
 
 const [dir, tag, countArg, compactArg, closeArg] = process.argv.slice(2);

@@ -1,0 +1,215 @@
+/**
+ * Signed S3 requests with bounded retries, per-request timeouts and typed
+ * errors: the transport under the S3 adapter. Platform-neutral (fetch and
+ * aws4fetch's WebCrypto SigV4 work in Node and in browsers).
+ *
+ * @module
+ */
+import { AwsClient } from 'aws4fetch';
+import { AbortError, ArchiveStorageError, BackendError, NotFoundError, QuotaExceededError, TimeoutError } from '../../src/errors.js';
+import { sha256Hex } from '../../src/hash.js';
+import { parseS3Error } from './xml.js';
+
+/** Credentials of an S3 access key. */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** For temporary credentials (STS). */
+  sessionToken?: string;
+}
+
+/** What the transport needs to know. */
+export interface S3TransportConfig {
+  endpoint: URL;
+  bucket: string;
+  region: string;
+  credentials: S3Credentials;
+  pathStyle: boolean;
+  fetch: typeof fetch;
+  /** Retries after the first attempt, for 5xx, 429, network errors and timeouts. */
+  retries: number;
+  /** Time allowed for one attempt (request and body), in ms. */
+  timeoutMs: number;
+  /** First backoff step in ms; doubles each retry, with full jitter, capped at `maxBackoffMs`. */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+/** One request: `key` is the full object key in the bucket, absent for bucket-level calls. */
+export interface S3Request {
+  /** `POST` only for idempotent bucket calls (DeleteObjects): every request may be retried. */
+  method: 'GET' | 'HEAD' | 'PUT' | 'DELETE' | 'POST';
+  key?: string;
+  query?: Record<string, string>;
+  body?: Uint8Array;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** What is being done, for error messages, e.g. `read objects/ab/...`. */
+  what: string;
+}
+
+/** A response with its body read (inside the attempt, so a body cut short is retried too). */
+export interface S3Response {
+  status: number;
+  headers: Headers;
+  body: Uint8Array;
+}
+
+/** Statuses worth another attempt: throttling and server-side failures. */
+const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+const EMPTY = new Uint8Array(0);
+
+/** Sends signed requests; see {@link S3Transport.send}. */
+export class S3Transport {
+  private readonly client: AwsClient;
+
+  constructor(private readonly config: S3TransportConfig) {
+    const { accessKeyId, secretAccessKey, sessionToken } = config.credentials;
+    // aws4fetch's own retry loop is turned off: ours also covers network errors, timeouts and abort.
+    this.client = new AwsClient({ accessKeyId, secretAccessKey, sessionToken, service: 's3', region: config.region, retries: 0 });
+  }
+
+  /** The URL of `key` (or of the bucket), path-style or virtual-hosted. */
+  url(key: string | undefined, query?: Record<string, string>): string {
+    const { endpoint, bucket, pathStyle } = this.config;
+    const base = endpoint.href.replace(/\/+$/, '');
+    const host = pathStyle ? `${base}/${bucket}` : `${endpoint.protocol}//${bucket}.${endpoint.host}${endpoint.pathname.replace(/\/+$/, '')}`;
+    // Keys are made of A-Z a-z 0-9 . _ ~ - and '/', all unreserved in a URL path: no encoding needed.
+    let url = key === undefined ? `${host}/` : `${host}/${key}`;
+    if (query) url += '?' + new URLSearchParams(query).toString();
+    return url;
+  }
+
+  /**
+   * Sends `req`, retrying throttling, 5xx, network errors and timeouts with
+   * exponential backoff and full jitter (honouring `Retry-After`). Resolves any
+   * other response, whatever its status; rejects with `AbortError`,
+   * `TimeoutError` or `BackendError` when no attempt got an answer.
+   */
+  async send(req: S3Request): Promise<S3Response> {
+    const { retries, timeoutMs } = this.config;
+    const headers: Record<string, string> = { ...req.headers };
+    if (req.body) {
+      // The payload hash is signed: S3 refuses a body that changed on the way (XAmzContentSHA256Mismatch).
+      headers['x-amz-content-sha256'] = sha256Hex(req.body);
+      headers['content-type'] ??= 'application/octet-stream';
+    }
+    const url = this.url(req.key, req.query);
+    let lastFailure: unknown;
+    for (let attempt = 0; ; attempt++) {
+      throwIfUserAborted(req.signal);
+      const timeout = timeoutSignal(timeoutMs);
+      const signal = req.signal ? anySignal([req.signal, timeout.signal]) : timeout.signal;
+      let retryAfterMs: number | undefined;
+      try {
+        const signed = await this.client.sign(url, { method: req.method, headers, body: req.body as BodyInit | undefined, signal });
+        const res = await this.config.fetch(signed);
+        if (RETRYABLE.has(res.status) && attempt < retries) {
+          await res.arrayBuffer().catch(() => undefined);
+          retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+          lastFailure = new BackendError(`s3: ${req.what}: HTTP ${res.status}`);
+        } else {
+          const body = req.method === 'HEAD' ? EMPTY : new Uint8Array(await res.arrayBuffer());
+          return { status: res.status, headers: res.headers, body };
+        }
+      } catch (e) {
+        if (req.signal?.aborted) throw new AbortError(undefined, { cause: req.signal.reason });
+        if (e instanceof ArchiveStorageError) throw e;
+        lastFailure = timeout.signal.aborted
+          ? new TimeoutError(`s3: ${req.what}: no answer from ${this.config.endpoint.host} within ${timeoutMs} ms (after ${attempt + 1} attempt(s))`, { cause: e })
+          : new BackendError(
+              `s3: ${req.what}: cannot reach ${this.config.endpoint.host} (${e instanceof Error ? e.message : String(e)}) after ${attempt + 1} attempt(s); check the endpoint and the network`,
+              { cause: e },
+            );
+        if (attempt >= retries) throw lastFailure;
+      } finally {
+        timeout.clear();
+      }
+      await sleep(this.backoff(attempt, retryAfterMs), req.signal);
+    }
+  }
+
+  /** Full jitter: a random wait in [0, min(cap, base * 2^attempt)], or what Retry-After asks (capped). */
+  private backoff(attempt: number, retryAfterMs: number | undefined): number {
+    const { backoffMs, maxBackoffMs } = this.config;
+    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, maxBackoffMs);
+    return Math.random() * Math.min(maxBackoffMs, backoffMs * 2 ** attempt);
+  }
+
+  /**
+   * The typed error for a response that is not what `req` expected. 403 and
+   * 404-bucket get messages a person can act on; the S3 error code and message
+   * are kept in the text.
+   */
+  failure(res: S3Response, what: string): ArchiveStorageError {
+    const s3 = parseS3Error(new TextDecoder().decode(res.body));
+    const detail = s3 ? `${s3.code}: ${s3.message}` : `HTTP ${res.status}`;
+    const { bucket, endpoint, region } = this.config;
+    if (res.status === 403) {
+      return new BackendError(
+        `s3: ${what}: access denied (403 ${detail}). Check the access key id and secret, the region ("${region}" is part of the signature), ` +
+          `the machine's clock, and that the bucket policy grants s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on bucket "${bucket}"`,
+      );
+    }
+    if (res.status === 404 && (s3?.code === 'NoSuchBucket' || s3 === undefined)) {
+      return new NotFoundError(`s3: ${what}: bucket "${bucket}" does not exist at ${endpoint.host} (${detail}); create it first or fix the bucket name`);
+    }
+    if (res.status === 507 || s3?.code === 'XMinioStorageFull' || s3?.code === 'QuotaExceeded') {
+      return new QuotaExceededError(`s3: ${what}: the object store is out of space or quota (${detail})`);
+    }
+    if (res.status === 429 || res.status >= 500) {
+      return new BackendError(`s3: ${what}: the server kept failing (${detail}) after ${this.config.retries + 1} attempt(s); try again later`);
+    }
+    return new BackendError(`s3: ${what}: unexpected answer ${detail}`);
+  }
+}
+
+function throwIfUserAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+}
+
+/** A signal that aborts after `ms`, with a clear() so a finished attempt leaves no timer behind. */
+function timeoutSignal(ms: number): { signal: AbortSignal; clear(): void } {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new Error(`timed out after ${ms} ms`)), ms);
+  return { signal: ctl.signal, clear: () => clearTimeout(timer) };
+}
+
+/** AbortSignal.any where the platform has it, else a small equivalent. */
+function anySignal(signals: AbortSignal[]): AbortSignal {
+  const native = (AbortSignal as { any?: (s: AbortSignal[]) => AbortSignal }).any;
+  if (native) return native.call(AbortSignal, signals);
+  const ctl = new AbortController();
+  for (const s of signals) {
+    if (s.aborted) {
+      ctl.abort(s.reason);
+      break;
+    }
+    s.addEventListener('abort', () => ctl.abort(s.reason), { once: true });
+  }
+  return ctl.signal;
+}
+
+/** Retry-After in ms (seconds or an HTTP date); undefined when absent or unreadable. */
+function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** Waits `ms`, rejecting with `AbortError` when `signal` aborts first. */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortError(undefined, { cause: signal.reason }));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortError(undefined, { cause: signal?.reason }));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

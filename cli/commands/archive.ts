@@ -1,0 +1,156 @@
+/** Archive commands: put, get, has, rm, ls, stats, verify, gc. */
+import { canonicalize, parseJson, type JsonValue } from '../../src/json/canonical.js';
+import { clearBundleStaging } from '../../src/bundle/index.js';
+import { InvalidJsonError } from '../../src/errors.js';
+import { isSha256Hex } from '../../src/hash.js';
+import { allowOnly, expectPositionals } from '../args.js';
+import type { Command, CliContext } from '../context.js';
+import { EXIT, usageError } from '../errors.js';
+import { decodeUtf8, readInput } from '../io.js';
+
+/** How many values `put --ndjson` stores per batch (one durability barrier each). */
+const NDJSON_BATCH = 1000;
+
+function hashArg(ctx: CliContext, what: string): string {
+  const [hash] = expectPositionals(ctx.args, what, 1, 1, 'HASH');
+  if (!isSha256Hex(hash)) throw usageError(`${JSON.stringify(hash)} is not a hash: expected 64 lowercase hex characters`);
+  return hash!;
+}
+
+/** Parses every NDJSON line first, so that a bad line stores nothing. Blank lines are skipped. */
+function parseNdjson(text: string): JsonValue[] {
+  const values: JsonValue[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    try {
+      values.push(parseJson(line));
+    } catch (e) {
+      if (e instanceof InvalidJsonError) throw new InvalidJsonError(e.path, `line ${i + 1}: ${e.message.slice(e.path.length + 2)}`, { cause: e });
+      throw e;
+    }
+  }
+  return values;
+}
+
+export const put: Command = async (ctx) => {
+  allowOnly(ctx.args, 'put', ['ndjson']);
+  const [file] = expectPositionals(ctx.args, 'put', 0, 1, '[--ndjson] [FILE|-]');
+  const text = decodeUtf8(await readInput(file, ctx.stdin), file && file !== '-' ? file : 'stdin');
+  const archive = await ctx.archive();
+  if (!ctx.args.values.ndjson) {
+    const hash = await archive.put(parseJson(text), { signal: ctx.signal });
+    ctx.out(ctx.json ? JSON.stringify({ hash }) : hash);
+    return EXIT.ok;
+  }
+  const values = parseNdjson(text);
+  const bar = ctx.progress('put');
+  const hashes: string[] = [];
+  for (let i = 0; i < values.length; i += NDJSON_BATCH) {
+    hashes.push(...(await archive.putMany(values.slice(i, i + NDJSON_BATCH), { signal: ctx.signal })));
+    bar.update({ done: hashes.length, total: values.length });
+  }
+  bar.done();
+  if (ctx.json) ctx.out(JSON.stringify({ hashes }));
+  else for (const h of hashes) ctx.out(h);
+  return EXIT.ok;
+};
+
+export const get: Command = async (ctx) => {
+  allowOnly(ctx.args, 'get', []);
+  const hash = hashArg(ctx, 'get');
+  const value = await (await ctx.archive()).get(hash, { signal: ctx.signal });
+  ctx.out(canonicalize(value));
+  return EXIT.ok;
+};
+
+export const has: Command = async (ctx) => {
+  allowOnly(ctx.args, 'has', []);
+  const hash = hashArg(ctx, 'has');
+  const present = await (await ctx.archive()).has(hash, { signal: ctx.signal });
+  if (ctx.json) ctx.out(JSON.stringify({ hash, present }));
+  return present ? EXIT.ok : EXIT.notFound;
+};
+
+export const rm: Command = async (ctx) => {
+  allowOnly(ctx.args, 'rm', []);
+  const hash = hashArg(ctx, 'rm');
+  const archive = await ctx.archive();
+  if (!(await archive.has(hash, { signal: ctx.signal }))) {
+    ctx.info(`archive-storage: NOT_FOUND: no object ${hash} in the store`);
+    return EXIT.notFound;
+  }
+  await archive.delete(hash, { signal: ctx.signal });
+  if (ctx.json) ctx.out(JSON.stringify({ deleted: hash }));
+  return EXIT.ok;
+};
+
+export const ls: Command = async (ctx) => {
+  allowOnly(ctx.args, 'ls', []);
+  expectPositionals(ctx.args, 'ls', 0, 0, '');
+  const archive = await ctx.archive();
+  if (ctx.json) {
+    const hashes: string[] = [];
+    for await (const h of archive.list({ signal: ctx.signal })) hashes.push(h);
+    ctx.out(JSON.stringify(hashes.sort()));
+  } else {
+    for await (const h of archive.list({ signal: ctx.signal })) ctx.out(h);
+  }
+  return EXIT.ok;
+};
+
+const iso = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString());
+
+export const stats: Command = async (ctx) => {
+  allowOnly(ctx.args, 'stats', []);
+  expectPositionals(ctx.args, 'stats', 0, 0, '');
+  const s = await (await ctx.archive()).stats({ signal: ctx.signal });
+  if (ctx.json) ctx.out(JSON.stringify(s));
+  else {
+    ctx.out(`objects: ${s.count}`);
+    ctx.out(`bytes:   ${s.bytes}`);
+    ctx.out(`oldest:  ${iso(s.oldest)}`);
+    ctx.out(`newest:  ${iso(s.newest)}`);
+  }
+  return EXIT.ok;
+};
+
+export const verify: Command = async (ctx) => {
+  allowOnly(ctx.args, 'verify', ['repair']);
+  expectPositionals(ctx.args, 'verify', 0, 0, '[--repair]');
+  const bar = ctx.progress('verify');
+  const report = await (await ctx.archive()).verify({
+    signal: ctx.signal,
+    repair: Boolean(ctx.args.values.repair),
+    onProgress: (p) => bar.update(p),
+  });
+  bar.done();
+  if (ctx.json) ctx.out(JSON.stringify(report));
+  else {
+    ctx.out(`checked: ${report.checked}`);
+    for (const h of report.corrupt) ctx.out(`corrupt: ${h}`);
+    for (const h of report.missing) ctx.out(`missing: ${h}`);
+    for (const h of report.orphaned) ctx.out(`orphaned: ${h}`);
+    if (report.repaired) ctx.out('repaired: corrupt objects quarantined, index rebuilt');
+    ctx.out(report.ok ? 'ok' : 'damaged');
+  }
+  return report.ok ? EXIT.ok : EXIT.damage;
+};
+
+/** Age after which an import's staging is taken for the leftover of a dead import. */
+const STALE_STAGING_MS = 24 * 60 * 60 * 1000;
+
+export const gc: Command = async (ctx) => {
+  allowOnly(ctx.args, 'gc', []);
+  expectPositionals(ctx.args, 'gc', 0, 0, '');
+  const r = await (await ctx.archive()).gc({ signal: ctx.signal });
+  // Staging of bundle imports that died midway; a day old, so an import running now is never touched.
+  const staging = await clearBundleStaging(await ctx.adapter(), { olderThanMs: STALE_STAGING_MS });
+  if (ctx.json) ctx.out(JSON.stringify({ ...r, stagingKeysRemoved: staging }));
+  else {
+    ctx.out(`deleted: ${r.deleted} (${r.bytesFreed} bytes)`);
+    if (staging > 0) ctx.out(`removed ${staging} staging key(s) of interrupted bundle imports`);
+  }
+  return EXIT.ok;
+};

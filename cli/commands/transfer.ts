@@ -1,0 +1,71 @@
+/** Moving a whole archive: export / import of the portable bundle, and sync to another store. */
+import { exportBundleToFile, importBundleFromFile } from '../../node/bundle-file.js';
+import { syncArchive } from '../../src/archive/sync.js';
+import { createBackup } from '../../src/intent-graph/document.js';
+import { allowOnly, expectPositionals } from '../args.js';
+import type { Command } from '../context.js';
+import { EXIT, usageError } from '../errors.js';
+import { intentStore } from './graph.js';
+
+export const exportCommand: Command = async (ctx) => {
+  allowOnly(ctx.args, 'export', []);
+  const [out] = expectPositionals(ctx.args, 'export', 1, 1, 'OUT.zip');
+  const archive = await ctx.archive();
+  // Carry the intent graph along when there is one, so that import can bring it back.
+  const graph = await intentStore(ctx);
+  const data = await createBackup(graph, { signal: ctx.signal });
+  const extras = Object.keys(data.intents).length || data.edges.length ? { backup: data, ...(data.rtfs ? { rtfs: data.rtfs } : {}) } : undefined;
+  const bar = ctx.progress('export');
+  const bytes = await exportBundleToFile(archive, out!, { signal: ctx.signal, onProgress: (p) => bar.update(p), ...(extras ? { extras } : {}) });
+  bar.done();
+  const stats = await archive.stats({ signal: ctx.signal });
+  if (ctx.json) ctx.out(JSON.stringify({ file: out, bytes, objects: stats.count, intentGraph: Boolean(extras) }));
+  else ctx.info(`exported ${stats.count} objects (${bytes} bytes) to ${out}`);
+  return EXIT.ok;
+};
+
+export const importCommand: Command = async (ctx) => {
+  allowOnly(ctx.args, 'import', []);
+  const [file] = expectPositionals(ctx.args, 'import', 1, 1, 'IN.zip');
+  const archive = await ctx.archive();
+  const bar = ctx.progress('import');
+  const report = await importBundleFromFile(archive, file!, { signal: ctx.signal, onProgress: (p) => bar.update(p) });
+  bar.done();
+  // The bundle's intent graph is restored only into a store that has none: never overwrite a graph silently.
+  let graph: 'restored' | 'kept-existing' | 'none' = 'none';
+  if (report.extras.backup !== undefined) {
+    const store = await intentStore(ctx);
+    const current = await store.snapshot({ signal: ctx.signal });
+    if (Object.keys(current.intents).length === 0 && current.edges.length === 0) {
+      const r = await store.restore(report.extras.backup as never, { signal: ctx.signal });
+      for (const w of r.warnings) ctx.info(`archive-storage: warning: ${w.code}: ${w.message}`);
+      graph = 'restored';
+    } else {
+      graph = 'kept-existing';
+      ctx.info('archive-storage: note: the bundle carries an intent graph, but this store already has one; kept the existing graph');
+    }
+  }
+  const summary = { objects: report.objects, added: report.added, present: report.present, bytes: report.bytes, intentGraph: graph };
+  if (ctx.json) ctx.out(JSON.stringify(summary));
+  else ctx.info(`imported ${report.added} new objects (${report.present} already present) from ${file}${graph === 'restored' ? '; intent graph restored' : ''}`);
+  return EXIT.ok;
+};
+
+export const sync: Command = async (ctx) => {
+  allowOnly(ctx.args, 'sync', ['to']);
+  expectPositionals(ctx.args, 'sync', 0, 0, '--to <spec>');
+  const target = ctx.args.values.to as string | undefined;
+  if (!target) throw usageError('sync needs --to <spec>');
+  const from = await ctx.archive();
+  const { archive: to } = await ctx.openSpec(target);
+  const bar = ctx.progress('sync');
+  const report = await syncArchive(from, to, { signal: ctx.signal, onProgress: (p) => bar.update(p) });
+  bar.done();
+  if (ctx.json) ctx.out(JSON.stringify(report));
+  else {
+    ctx.info(`copied ${report.copied} objects (${report.bytes} bytes), ${report.skipped} already there`);
+    for (const h of report.corrupt) ctx.out(`corrupt: ${h}`);
+    for (const h of report.missing) ctx.out(`missing: ${h}`);
+  }
+  return report.ok ? EXIT.ok : EXIT.damage;
+};

@@ -1,0 +1,168 @@
+/**
+ * What the browser adapters (IndexedDB, OPFS) share: Web Locks with timeout and
+ * abort, the storage estimate / persistence helpers, and the mapping of DOM
+ * errors to the SDK's typed errors.
+ *
+ * Every browser global is read when a function is called, never at import
+ * time, so importing this module in Node is harmless.
+ *
+ * @module
+ */
+import type { LockOptions, StorageEstimate } from './contract.js';
+import {
+  AbortError,
+  ArchiveStorageError,
+  BackendError,
+  LockTimeoutError,
+  QuotaExceededError,
+  throwIfAborted,
+} from '../errors.js';
+
+/** Default time a browser adapter waits for a lock before `LockTimeoutError`. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+/** A promise with its resolve and reject exposed (for queues that settle callers later). */
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/** Makes a {@link Deferred}. */
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** `navigator.locks` when this context has the Web Locks API, else undefined. */
+export function webLocks(): LockManager | undefined {
+  const nav = (globalThis as { navigator?: Navigator }).navigator;
+  const locks = nav?.locks;
+  return locks && typeof locks.request === 'function' ? locks : undefined;
+}
+
+/** `navigator.storage` when this context has the Storage API, else undefined. */
+function storageManager(): StorageManager | undefined {
+  return (globalThis as { navigator?: Navigator }).navigator?.storage;
+}
+
+/**
+ * Runs `fn` while holding the exclusive Web Lock `name` (shared by every tab and
+ * worker of the origin). Rejects with `LockTimeoutError` when the lock is not
+ * granted within `timeoutMs` (default 10 s) and with `AbortError` when `signal`
+ * aborts first. The lock is released when `fn` settles.
+ */
+export async function withWebLock<T>(name: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
+  const locks = webLocks();
+  if (!locks) throw new BackendError('the Web Locks API (navigator.locks) is not available in this context');
+  throwIfAborted(options?.signal);
+  const timeoutMs = options?.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const waiting = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    waiting.abort();
+  }, timeoutMs);
+  const onAbort = () => waiting.abort();
+  options?.signal?.addEventListener('abort', onAbort, { once: true });
+  let granted = false;
+  try {
+    return await locks.request(name, { mode: 'exclusive', signal: waiting.signal }, async () => {
+      granted = true;
+      clearTimeout(timer);
+      options?.signal?.removeEventListener('abort', onAbort);
+      return fn();
+    });
+  } catch (error) {
+    if (!granted && timedOut) throw new LockTimeoutError(`lock "${name}" not acquired within ${timeoutMs} ms`, { cause: error });
+    if (!granted && options?.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    options?.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Usage and quota of this origin's storage, from `navigator.storage.estimate()`
+ * (the whole origin: every database and file of the site, not one archive).
+ * Resolves `{}` where the Storage API is missing.
+ */
+export async function browserStorageEstimate(): Promise<StorageEstimate> {
+  const storage = storageManager();
+  if (!storage?.estimate) return {};
+  const { usage, quota } = await storage.estimate();
+  const out: StorageEstimate = {};
+  if (usage !== undefined) out.usage = usage;
+  if (quota !== undefined) out.quota = quota;
+  return out;
+}
+
+/** What {@link requestPersistentStorage} found. */
+export interface PersistenceReport extends StorageEstimate {
+  /** True when the browser will not evict this origin's storage under pressure. */
+  persisted: boolean;
+}
+
+/**
+ * Asks the browser to keep this origin's storage (`navigator.storage.persist()`),
+ * so IndexedDB and OPFS data are not evicted when the disk runs low, and reports
+ * the result with usage and quota. Browsers decide by their own rules (Chromium
+ * grants it to installed or frequently used sites, Firefox asks the user); a
+ * `false` is normal and means "best effort" storage.
+ */
+export async function requestPersistentStorage(): Promise<PersistenceReport> {
+  const storage = storageManager();
+  let persisted = false;
+  if (storage?.persisted) persisted = await storage.persisted();
+  if (!persisted && storage?.persist) {
+    try {
+      persisted = await storage.persist();
+    } catch {
+      persisted = false;
+    }
+  }
+  return { persisted, ...(await browserStorageEstimate()) };
+}
+
+/** True when `error` is a DOM quota failure (IndexedDB, OPFS, or a wrapped one). */
+export function isQuotaError(error: unknown): boolean {
+  if (error instanceof QuotaExceededError) return true;
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'QuotaExceededError';
+}
+
+/**
+ * Wraps a backend failure into the SDK's typed error: quota → `QuotaExceededError`,
+ * SDK errors pass through, everything else → `BackendError`. `what` starts the
+ * message, e.g. `indexeddb "notes": write of 3 entries`.
+ */
+export function wrapBrowserError(error: unknown, what: string): ArchiveStorageError {
+  if (error instanceof ArchiveStorageError) return error;
+  if (isQuotaError(error)) {
+    return new QuotaExceededError(
+      `${what} failed: the browser's storage quota for this site is exhausted and nothing of it was written; ` +
+        'free space (delete data, run gc) or ask for persistent storage (requestPersistentStorage())',
+      { cause: error },
+    );
+  }
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new BackendError(`${what} failed: ${detail}`, { cause: error });
+}
+
+/**
+ * Returns `bytes` as a Uint8Array that owns its whole ArrayBuffer, copying only
+ * when needed: structured clone (IndexedDB, postMessage) copies the whole
+ * underlying buffer of a view, so a small view of a big buffer must be cut out.
+ */
+export function ownedBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    return bytes as Uint8Array<ArrayBuffer>;
+  }
+  return new Uint8Array(bytes); // not slice(): on a Node Buffer that is a view, not a copy
+}

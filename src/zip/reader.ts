@@ -1,0 +1,313 @@
+/**
+ * A strict, streaming ZIP reader for bundles: it walks the local headers in
+ * order as the bytes arrive, then checks that the central directory and the
+ * end records describe exactly the entries that were read — same names, same
+ * order, same offsets, sizes and CRCs — and that nothing follows.
+ *
+ * Why not fflate's `Unzip`: it returns names verbatim, never checks CRCs or
+ * declared sizes, finds the end of a data-descriptor entry by scanning for a
+ * signature, and ignores the central directory, which is what other unzip
+ * tools trust. A bundle that shows one list of files to `unzip -l` and
+ * another to the importer must be refused, so this reader compares both.
+ *
+ * The comparison keeps O(1) memory: each side feeds its records into three
+ * running SHA-256 digests (layout, sizes, CRCs) that must agree at the end.
+ *
+ * It reads only what bundles use: store and deflate, no encryption, no data
+ * descriptors, Zip64 end records; anything else is `BUNDLE_UNSUPPORTED`.
+ *
+ * @module
+ */
+import { HostileBundleError } from '../errors.js';
+import { createSha256, type Sha256Stream } from '../hash.js';
+import type { ByteReader } from '../bundle/source.js';
+import {
+  CENTRAL_HEADER_SIG,
+  CENTRAL_HEADER_SIZE,
+  DATA_DESCRIPTOR_SIG,
+  EOCD_SIG,
+  EOCD_SIZE,
+  FLAG_DATA_DESCRIPTOR,
+  FLAG_ENCRYPTED,
+  FLAG_STRONG_ENCRYPTION,
+  getU64,
+  readU16,
+  readU32,
+  LOCAL_HEADER_SIG,
+  LOCAL_HEADER_SIZE,
+  MAX_U16,
+  MAX_U32,
+  METHOD_DEFLATE,
+  METHOD_STORE,
+  ZIP64_EOCD_SIG,
+  ZIP64_EOCD_SIZE,
+  ZIP64_LOCATOR_SIG,
+  ZIP64_LOCATOR_SIZE,
+  type ZipEntryInfo,
+} from './format.js';
+
+/** A local entry as its header states it; its data (compressedSize bytes) follows at `dataOffset`. */
+export interface LocalEntry extends ZipEntryInfo {
+  /** General-purpose flags. */
+  flags: number;
+  /** Offset of the local header in the zip. */
+  offset: number;
+  /** Offset of the entry's data. */
+  dataOffset: number;
+}
+
+const nameDecoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+function malformed(message: string, entry?: string): HostileBundleError {
+  return new HostileBundleError('BUNDLE_MALFORMED', message, entry);
+}
+
+function unsupported(message: string, entry?: string): HostileBundleError {
+  return new HostileBundleError('BUNDLE_UNSUPPORTED', message, entry);
+}
+
+/**
+ * Three running digests over what one side (local headers or central
+ * directory) says about the entries: layout (offset, method, name), sizes,
+ * CRCs. Records are packed into buffers hashed 64 KiB at a time, so the cost
+ * per entry is a few stores, not three hash calls.
+ */
+class Fingerprint {
+  private readonly layout = new Digest();
+  private readonly sizes = new Digest();
+  private readonly crcs = new Digest();
+
+  add(e: ZipEntryInfo & { offset: number }, nameBytes: Uint8Array): void {
+    const l = this.layout.reserve(14 + nameBytes.length);
+    l.view.setFloat64(l.at, e.offset, true);
+    l.view.setUint16(l.at + 8, e.method, true);
+    l.view.setUint32(l.at + 10, nameBytes.length, true);
+    l.bytes.set(nameBytes, l.at + 14);
+    const s = this.sizes.reserve(8);
+    s.view.setUint32(s.at, e.compressedSize, true);
+    s.view.setUint32(s.at + 4, e.size, true);
+    const c = this.crcs.reserve(4);
+    c.view.setUint32(c.at, e.crc >>> 0, true);
+  }
+
+  digests(): [string, string, string] {
+    return [this.layout.digest(), this.sizes.digest(), this.crcs.digest()];
+  }
+}
+
+/** Buffered bytes are hashed once they pass this many. */
+const DIGEST_FLUSH = 64 * 1024;
+/** Largest record: 14 bytes of fixed fields and a name of up to 65,535 bytes. */
+const MAX_RECORD = 14 + 0xffff;
+
+/** A SHA-256 fed through a buffer. */
+class Digest {
+  private readonly hash: Sha256Stream = createSha256();
+  private readonly bytes = new Uint8Array(DIGEST_FLUSH + MAX_RECORD);
+  private readonly view = new DataView(this.bytes.buffer);
+  private at = 0;
+
+  /** Room for a record of `n` bytes at `at` (fill it before the next call). */
+  reserve(n: number): { bytes: Uint8Array; view: DataView; at: number } {
+    if (this.at >= DIGEST_FLUSH) this.flush();
+    const at = this.at;
+    this.at += n;
+    return { bytes: this.bytes, view: this.view, at };
+  }
+
+  private flush(): void {
+    if (this.at > 0) this.hash.update(this.bytes.subarray(0, this.at));
+    this.at = 0;
+  }
+
+  digest(): string {
+    this.flush();
+    return this.hash.digest();
+  }
+}
+
+function decodeName(bytes: Uint8Array, offset: number): string {
+  try {
+    return nameDecoder.decode(bytes);
+  } catch {
+    throw new HostileBundleError('BUNDLE_UNSAFE_PATH', `the entry at byte ${offset} has a name that is not valid UTF-8`);
+  }
+}
+
+/** Reads a bundle's ZIP structure from a {@link ByteReader}, one entry at a time. */
+export class ZipStreamReader {
+  private readonly local = new Fingerprint();
+  private readonly central = new Fingerprint();
+  private count = 0;
+  /** Where the current entry's data ends: the caller must have consumed up to here before `next()`. */
+  private expectedPosition = 0;
+  /** A signature read by `next()` that starts the central directory or the end records. */
+  private pendingSig: number | undefined;
+  private finished = false;
+
+  constructor(
+    private readonly bytes: ByteReader,
+    private readonly maxEntries: number,
+  ) {}
+
+  /** Entries read so far. */
+  get entries(): number {
+    return this.count;
+  }
+
+  /**
+   * The next local entry, or `null` when the central directory (or the end
+   * record) begins. The caller then consumes exactly `compressedSize` bytes of
+   * data from the byte reader before calling `next()` again.
+   */
+  async next(): Promise<LocalEntry | null> {
+    if (this.pendingSig !== undefined || this.finished) return null;
+    if (this.bytes.position !== this.expectedPosition) {
+      throw new Error(`internal: entry data not consumed (at ${this.bytes.position}, expected ${this.expectedPosition})`);
+    }
+    const offset = this.bytes.position;
+    if (offset === 0 && (await this.bytes.atEnd())) throw malformed('the bundle is empty (0 bytes)');
+    const sig = readU32(await this.bytes.read(4, 'an entry signature'), 0);
+    if (sig !== LOCAL_HEADER_SIG) {
+      if (offset === 0) throw malformed('this is not a bundle: a ZIP file starts with the bytes "PK\\x03\\x04"');
+      if (sig === CENTRAL_HEADER_SIG || sig === EOCD_SIG || sig === ZIP64_EOCD_SIG) {
+        this.pendingSig = sig;
+        return null;
+      }
+      if (sig === DATA_DESCRIPTOR_SIG) throw unsupported(`a data descriptor at byte ${offset}: bundles never use them`);
+      throw malformed(`unexpected bytes at offset ${offset}: neither an entry nor the central directory`);
+    }
+    const h = await this.bytes.read(LOCAL_HEADER_SIZE - 4, 'a local header');
+    const flags = readU16(h, 2);
+    const method = readU16(h, 4);
+    const crc = readU32(h, 10);
+    const compressedSize = readU32(h, 14);
+    const size = readU32(h, 18);
+    const nameLength = readU16(h, 22);
+    const extraLength = readU16(h, 24);
+    const nameBytes = await this.bytes.read(nameLength, 'an entry name');
+    const name = decodeName(nameBytes, offset);
+    this.local.add({ name, method, crc, compressedSize, size, offset }, nameBytes);
+    await this.bytes.skip(extraLength, 'an extra field');
+
+    this.count++;
+    if (this.count > this.maxEntries) {
+      throw new HostileBundleError('BUNDLE_TOO_MANY_ENTRIES', `the bundle has more than ${this.maxEntries} entries (the configured limit)`, name);
+    }
+    if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) throw unsupported(`entry ${name} is encrypted`, name);
+    if (flags & FLAG_DATA_DESCRIPTOR) {
+      throw unsupported(`entry ${name} defers its sizes to a data descriptor; bundles state them in the header (was this zip made by another tool?)`, name);
+    }
+    if (method !== METHOD_STORE && method !== METHOD_DEFLATE) throw unsupported(`entry ${name} uses compression method ${method}; bundles use store (0) or deflate (8)`, name);
+    if (compressedSize === MAX_U32 || size === MAX_U32) throw unsupported(`entry ${name} has Zip64 sizes (4 GiB or more); bundle entries stay below 4 GiB`, name);
+
+    const dataOffset = this.bytes.position;
+    this.expectedPosition = dataOffset + compressedSize;
+    return { name, method, crc, compressedSize, size, flags, offset, dataOffset };
+  }
+
+  /**
+   * Reads the central directory and the end records after the last entry and
+   * checks them against the entries read; throws `HostileBundleError` on any
+   * disagreement or on bytes after the end record.
+   */
+  async finish(): Promise<void> {
+    if (this.finished) return;
+    if (this.pendingSig === undefined && (await this.next()) !== null) {
+      throw new Error('internal: finish() called before the last entry was read');
+    }
+    let sig = this.pendingSig!;
+    const cdOffset = this.bytes.position - 4;
+    let cdCount = 0;
+    while (sig === CENTRAL_HEADER_SIG) {
+      const h = await this.bytes.read(CENTRAL_HEADER_SIZE - 4, 'a central directory record');
+      const method = readU16(h, 6);
+      const crc = readU32(h, 12);
+      const compressedSize = readU32(h, 16);
+      const size = readU32(h, 20);
+      const nameLength = readU16(h, 24);
+      const extraLength = readU16(h, 26);
+      const commentLength = readU16(h, 28);
+      const disk = readU16(h, 30);
+      let offset = readU32(h, 38);
+      const nameBytes = (await this.bytes.read(nameLength, 'a central directory name')).slice();
+      const name = decodeName(nameBytes, this.bytes.position);
+      const extra = await this.bytes.read(extraLength, 'a central directory extra field');
+      if (offset === MAX_U32) offset = zip64Offset(extra, compressedSize === MAX_U32, size === MAX_U32, name);
+      await this.bytes.skip(commentLength, 'a central directory comment');
+      if (disk !== 0 && disk !== MAX_U16) throw unsupported('multi-disk (split) zips are not supported', name);
+      cdCount++;
+      if (cdCount > this.count) throw malformed(`the central directory lists ${name}, beyond the ${this.count} entries the zip holds`, name);
+      this.central.add({ name, method, crc, compressedSize, size, offset }, nameBytes);
+      sig = readU32(await this.bytes.read(4, 'the central directory'), 0);
+    }
+    const cdSize = this.bytes.position - 4 - cdOffset;
+    if (cdCount !== this.count) throw malformed(`the central directory lists ${cdCount} entries but the zip holds ${this.count}`);
+    const [localLayout, localSizes, localCrcs] = this.local.digests();
+    const [centralLayout, centralSizes, centralCrcs] = this.central.digests();
+    if (localLayout !== centralLayout) {
+      throw malformed('the central directory names different entries (or order, or offsets) than the zip holds: unzip tools would see other files than the importer');
+    }
+    if (localSizes !== centralSizes) {
+      throw new HostileBundleError('BUNDLE_SIZE_MISMATCH', 'the central directory declares other sizes than the entry headers');
+    }
+    if (localCrcs !== centralCrcs) {
+      throw new HostileBundleError('BUNDLE_CRC_MISMATCH', 'the central directory declares other CRC-32s than the entry headers');
+    }
+
+    let zip64: { count: number; cdSize: number; cdOffset: number } | undefined;
+    if (sig === ZIP64_EOCD_SIG) {
+      const recordOffset = this.bytes.position - 4;
+      const r = view(await this.bytes.read(ZIP64_EOCD_SIZE - 4, 'the Zip64 end record'));
+      const recordSize = getU64(r, 0);
+      if (recordSize !== ZIP64_EOCD_SIZE - 12) throw unsupported('the Zip64 end record carries extensible data');
+      if (r.getUint32(12, true) !== 0 || r.getUint32(16, true) !== 0) throw unsupported('multi-disk (split) zips are not supported');
+      const onDisk = getU64(r, 20);
+      zip64 = { count: getU64(r, 28), cdSize: getU64(r, 36), cdOffset: getU64(r, 44) };
+      if (onDisk !== zip64.count) throw malformed('the Zip64 end record disagrees with itself about the entry count');
+      if (view(await this.bytes.read(4, 'the Zip64 locator')).getUint32(0, true) !== ZIP64_LOCATOR_SIG) throw malformed('the Zip64 end record is not followed by its locator');
+      const l = view(await this.bytes.read(ZIP64_LOCATOR_SIZE - 4, 'the Zip64 locator'));
+      if (l.getUint32(0, true) !== 0 || l.getUint32(12, true) !== 1) throw unsupported('multi-disk (split) zips are not supported');
+      if (getU64(l, 4) !== recordOffset) throw malformed('the Zip64 locator points elsewhere than the Zip64 end record');
+      sig = view(await this.bytes.read(4, 'the end record')).getUint32(0, true);
+    }
+    if (sig !== EOCD_SIG) throw malformed(`unexpected bytes at offset ${this.bytes.position - 4}: expected the end of central directory record`);
+    const e = view(await this.bytes.read(EOCD_SIZE - 4, 'the end record'));
+    if (e.getUint16(0, true) !== 0 || e.getUint16(2, true) !== 0) throw unsupported('multi-disk (split) zips are not supported');
+    const agrees = (field: number, actual: number, max: number, what: string) => {
+      if (field === actual || (zip64 !== undefined && field === max)) return;
+      throw malformed(`the end record says the ${what} is ${field}, but it is ${actual}`);
+    };
+    agrees(e.getUint16(4, true), this.count, MAX_U16, 'entry count on this disk');
+    agrees(e.getUint16(6, true), this.count, MAX_U16, 'entry count');
+    agrees(e.getUint32(8, true), cdSize, MAX_U32, 'central directory size');
+    agrees(e.getUint32(12, true), cdOffset, MAX_U32, 'central directory offset');
+    if (zip64 && (zip64.count !== this.count || zip64.cdSize !== cdSize || zip64.cdOffset !== cdOffset)) {
+      throw malformed('the Zip64 end record disagrees with the central directory it describes');
+    }
+    await this.bytes.skip(e.getUint16(16, true), 'the zip comment');
+    if (!(await this.bytes.atEnd())) throw malformed(`bytes follow the end of the zip at offset ${this.bytes.position}`);
+    this.finished = true;
+  }
+}
+
+/** The local-header offset from a central record's Zip64 extra field (id 1: [size][csize][offset] as flagged). */
+function zip64Offset(extra: Uint8Array, hasCompressed: boolean, hasSize: boolean, name: string): number {
+  const v = view(extra);
+  for (let at = 0; at + 4 <= extra.length; ) {
+    const id = v.getUint16(at, true);
+    const len = v.getUint16(at + 2, true);
+    if (at + 4 + len > extra.length) break;
+    if (id === 0x0001) {
+      const skip = (hasSize ? 8 : 0) + (hasCompressed ? 8 : 0);
+      if (len < skip + 8) break;
+      const offset = getU64(v, at + 4 + skip);
+      if (!Number.isSafeInteger(offset)) break;
+      return offset;
+    }
+    at += 4 + len;
+  }
+  throw malformed(`the central record of ${name} says its offset is in a Zip64 field, but has no valid one`, name);
+}
