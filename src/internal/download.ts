@@ -5,6 +5,7 @@
  * @module
  */
 import { InvalidArgumentError } from '../errors.js';
+import { pageDocument } from '../platform.js';
 
 /**
  * Starts a download of `blob` named `filename` in a browser (an `<a download>`
@@ -12,11 +13,11 @@ import { InvalidArgumentError } from '../errors.js';
  * a DOM environment.
  */
 export function downloadBlob(blob: Blob, filename: string): void {
-  const doc = (globalThis as { document?: Document }).document;
-  const url = (globalThis as { URL?: typeof URL }).URL;
-  if (!doc || !url?.createObjectURL) {
+  const page = pageDocument();
+  if (!page) {
     throw new InvalidArgumentError('downloadBlob needs a browser document; in Node write the bytes to a file instead');
   }
+  const { document: doc, url } = page;
   const href = url.createObjectURL(blob);
   const a = doc.createElement('a');
   a.href = href;

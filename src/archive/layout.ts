@@ -1,0 +1,80 @@
+/**
+ * The archive's layout, in one place: every key, prefix and key pattern the
+ * SDK writes through an adapter, and the version of every format stored under
+ * them. Nothing else spells a key; everything imports it from here (as
+ * cacache keeps its path layout in one tiny file). The formats themselves are
+ * specified in docs/format.md and docs/archive.md.
+ *
+ * ```
+ * objects/<aa>/<bb>/<hash>.json   the canonical bytes of one value
+ * index.json                      the compacted index (INDEX_VERSION)
+ * journal/<time>-<writer>-<seq>.log  write-ahead segments, folded into index.json
+ * quarantine/…                    corrupt objects moved aside by verify({ repair })
+ * bundle-staging/<start>-<id>/…   a bundle import in progress
+ * intent-graph/index.json         the archive-backed intent store's id → hash index
+ * intent-graph.json               the single-document intent store
+ * ```
+ *
+ * @module
+ */
+
+/** Prefix under which objects live. */
+export const OBJECTS_PREFIX = 'objects/';
+
+/** The key of the object with `hash`: `objects/<aa>/<bb>/<hash>.json`. */
+export function objectKey(hash: string): string {
+  return `objects/${hash.slice(0, 2)}/${hash.slice(2, 4)}/${hash}.json`;
+}
+
+/** A well-formed object key; groups: the two shard segments and the hash. */
+export const OBJECT_KEY_PATTERN = /^objects\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.json$/;
+
+/** The hash named by an object key, or undefined when the key is not a well-formed object key (shards must match the hash). */
+export function hashOfObjectKey(key: string): string | undefined {
+  const m = OBJECT_KEY_PATTERN.exec(key);
+  if (!m) return undefined;
+  const hash = m[3]!;
+  return hash.startsWith(m[1]! + m[2]!) ? hash : undefined;
+}
+
+/** The compacted index key. */
+export const INDEX_KEY = 'index.json';
+
+/** Version of the `index.json` format this release writes and reads. */
+export const INDEX_VERSION = 1;
+
+/** Name of the adapter lock that guards `index.json` and journal clean-up. */
+export const INDEX_LOCK = 'archive-index';
+
+/** Prefix of the journal segments. */
+export const JOURNAL_PREFIX = 'journal/';
+
+/** A journal segment key; groups: time (ms, 15 digits), writer id, sequence number. */
+export const SEGMENT_KEY_PATTERN = /^journal\/(\d{15})-([0-9a-z]{1,32})-(\d{1,12})\.log$/;
+
+/** The key of a new journal segment. Lexicographic order of keys is time order. */
+export function segmentKey(time: number, writer: string, seq: number): string {
+  const t = String(Math.max(0, Math.floor(time))).padStart(15, '0');
+  return `${JOURNAL_PREFIX}${t}-${writer}-${String(seq).padStart(8, '0')}.log`;
+}
+
+/** Prefix under which verify({ repair }) moves corrupt objects. */
+export const QUARANTINE_PREFIX = 'quarantine/';
+
+/** Prefix of bundle imports in progress: `bundle-staging/<start time, base 36>-<random>/…`. */
+export const BUNDLE_STAGING_PREFIX = 'bundle-staging/';
+
+/** The start time (ms) of the bundle import whose staging holds `key`, or undefined for other keys. */
+export function stagingStartOf(key: string): number | undefined {
+  if (!key.startsWith(BUNDLE_STAGING_PREFIX)) return undefined;
+  const m = /^([0-9a-z]+)-[^/]*\//.exec(key.slice(BUNDLE_STAGING_PREFIX.length));
+  if (!m) return undefined;
+  const t = parseInt(m[1]!, 36);
+  return Number.isSafeInteger(t) ? t : undefined;
+}
+
+/** Where the archive-backed intent store keeps its id → hash index. */
+export const DEFAULT_INTENT_INDEX_KEY = 'intent-graph/index.json';
+
+/** Where the single-document intent store keeps its graph. */
+export const DEFAULT_INTENT_GRAPH_KEY = 'intent-graph.json';
