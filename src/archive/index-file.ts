@@ -15,10 +15,9 @@
  * @module
  */
 import { isSha256Hex } from '../hash.js';
-import { objectKey } from './types.js';
+import { INDEX_VERSION, objectKey } from './layout.js';
 
-/** Current `index.json` format version. */
-export const INDEX_VERSION = 1;
+export { INDEX_VERSION };
 
 /** What the index keeps per object (the path is derived from the hash). */
 export interface IndexRecord {
@@ -34,36 +33,61 @@ const ENTRIES_PER_PIECE = 256;
 /** Most bytes an entry can take: 64-hex key, path, two numbers of at most 32 characters each. */
 const MAX_ENTRY_BYTES = 180 + 2 * 32;
 
+/** Reads the n-th entry (in hash order) of an index being written. */
+export interface IndexEntrySource {
+  readonly length: number;
+  hashAt(n: number): string;
+  sizeAt(n: number): number;
+  storedAtAt(n: number): number;
+}
+
 /**
- * Encodes the index as canonical JSON. Built by hand rather than through
- * `canonicalize`: keys are hex and values are integers, so no escaping is ever
- * needed, and sorting 64-character hex strings is the RFC 8785 key order. The
- * text goes into one preallocated buffer a few hundred entries at a time: one
- * string of the whole index plus its UTF-8 copy took about twice as long at
- * 80k entries (237-299 ms against 134-204 ms, sorting included), much of it
- * in garbage collection. The output is exactly `canonicalize` of the
- * document (tested).
+ * The text of an `index.json` document, a few hundred entries per piece, for
+ * entries given in hash order. The one writer of the format: the archive
+ * encodes its index with it and a bundle writes its `index.json` with it.
+ * Built by hand rather than through `canonicalize`: keys are hex and values
+ * are integers, so no escaping is ever needed, and sorted 64-character hex
+ * strings are the RFC 8785 key order. The concatenated pieces are exactly
+ * `canonicalize` of the document (tested).
+ */
+export function* indexTextPieces(entries: IndexEntrySource, entriesPerPiece = ENTRIES_PER_PIECE): Generator<string> {
+  // The piece boundaries are part of what a bundle's compressed bytes depend on: keep them as they are.
+  yield '{"objects":{';
+  for (let start = 0; start < entries.length; start += entriesPerPiece) {
+    let piece = '';
+    const end = Math.min(entries.length, start + entriesPerPiece);
+    for (let n = start; n < end; n++) {
+      const h = entries.hashAt(n);
+      piece += `${n ? ',' : ''}"${h}":{"path":"${objectKey(h)}","size":${entries.sizeAt(n)},"storedAt":${entries.storedAtAt(n)}}`;
+    }
+    yield piece;
+  }
+  yield `},"version":${INDEX_VERSION}}`;
+}
+
+/**
+ * Encodes the index as canonical JSON ({@link indexTextPieces}). The text goes
+ * into one preallocated buffer a few hundred entries at a time: one string of
+ * the whole index plus its UTF-8 copy took about twice as long at 80k entries
+ * (237-299 ms against 134-204 ms, sorting included), much of it in garbage
+ * collection.
  */
 export function encodeIndex(entries: ReadonlyMap<string, IndexRecord>): Uint8Array {
   const hashes = [...entries.keys()].sort();
   const out = new Uint8Array(32 + hashes.length * MAX_ENTRY_BYTES);
   let at = 0;
-  const put = (text: string) => {
+  const records = hashes.map((h) => entries.get(h)!);
+  const source: IndexEntrySource = {
+    length: hashes.length,
+    hashAt: (n) => hashes[n]!,
+    sizeAt: (n) => records[n]!.size,
+    storedAtAt: (n) => records[n]!.storedAt,
+  };
+  for (const text of indexTextPieces(source)) {
     const { read, written } = encoder.encodeInto(text, out.subarray(at));
     if (read !== text.length) throw new Error('index.json: an entry is longer than its bound'); // cannot happen for numbers
     at += written;
-  };
-  let piece = '{"objects":{';
-  for (let n = 0; n < hashes.length; n++) {
-    const h = hashes[n]!;
-    const e = entries.get(h)!;
-    piece += `${n ? ',' : ''}"${h}":{"path":"${objectKey(h)}","size":${e.size},"storedAt":${e.storedAt}}`;
-    if ((n + 1) % ENTRIES_PER_PIECE === 0) {
-      put(piece);
-      piece = '';
-    }
   }
-  put(`${piece}},"version":${INDEX_VERSION}}`);
   return out.slice(0, at);
 }
 

@@ -21,6 +21,8 @@
 import { canonicalize, parseJson, type JsonValue } from '../json/canonical.js';
 import { HostileBundleError, InvalidJsonError, UnsupportedVersionError } from '../errors.js';
 import { isSha256Hex } from '../hash.js';
+import { indexTextPieces } from '../archive/index-file.js';
+import { INDEX_VERSION } from '../archive/layout.js';
 
 /** The `format` field of every bundle manifest. */
 export const BUNDLE_FORMAT = 'archive-storage-bundle';
@@ -35,8 +37,8 @@ export const BACKUP_ENTRY = 'intent-graph/backup.json';
 export const RTFS_ENTRY = 'intent-graph/backup.rtfs';
 /** Extras in the order they are written. */
 export const EXTRA_ENTRIES: readonly string[] = [BACKUP_ENTRY, RTFS_ENTRY];
-/** Version of the `index.json` document written into bundles (the archive's index format). */
-export const BUNDLE_INDEX_VERSION = 1;
+/** Version of the `index.json` document written into bundles: the archive's index format. */
+export const BUNDLE_INDEX_VERSION = INDEX_VERSION;
 
 /** Names that reach into `Object.prototype` when used as keys: refused in entry names and manifest keys. */
 export const PROTOTYPE_KEYS: ReadonlySet<string> = /* @__PURE__ */ new Set([
@@ -270,21 +272,12 @@ export function* manifestPieces(info: Omit<BundleManifestInfo, 'format' | 'versi
 
 /**
  * The text of the bundle's `index.json` in pieces: the archive's index
- * document for exactly the bundle's objects, every `storedAt` set to the
- * bundle's creation time so the bytes depend on nothing but the inputs.
+ * document (written by the archive's own codec) for exactly the bundle's
+ * objects, every `storedAt` set to the bundle's creation time so the bytes
+ * depend on nothing but the inputs.
  */
-export function* indexPieces(table: ObjectTable, storedAt: number): Generator<string> {
-  yield '{"objects":{';
-  for (let start = 0; start < table.length; start += PIECE_OBJECTS) {
-    let s = '';
-    const end = Math.min(table.length, start + PIECE_OBJECTS);
-    for (let i = start; i < end; i++) {
-      const h = table.hashAt(i);
-      s += `${i === 0 ? '' : ','}"${h}":{"path":"${objectEntryName(h)}","size":${table.sizeAt(i)},"storedAt":${storedAt}}`;
-    }
-    yield s;
-  }
-  yield `},"version":${BUNDLE_INDEX_VERSION}}`;
+export function indexPieces(table: ObjectTable, storedAt: number): Generator<string> {
+  return indexTextPieces({ length: table.length, hashAt: (i) => table.hashAt(i), sizeAt: (i) => table.sizeAt(i), storedAtAt: () => storedAt }, PIECE_OBJECTS);
 }
 
 /** The manifest's creation time as unix milliseconds (what the bundle's index.json uses as storedAt). */
