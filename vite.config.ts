@@ -18,7 +18,7 @@ const entries: Record<string, string> = {
   'adapters/node-fs': 'adapters/node-fs/index.ts',
   'adapters/sqlite': 'adapters/sqlite.ts',
   'adapters/s3': 'adapters/s3/index.ts',
-  'adapters/indexeddb': 'adapters/indexeddb.ts',
+  'adapters/indexeddb': 'adapters/indexeddb/index.ts',
   'adapters/opfs': 'adapters/opfs/index.ts',
   bundle: 'src/bundle/index.ts',
   'intent-graph': 'src/intent-graph/index.ts',

@@ -4,7 +4,7 @@
  * the adapter, the content archive over it, and the archive-backed intent
  * graph in that same archive.
  */
-import { indexedDbAdapter } from '../adapters/indexeddb.js';
+import { indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { memoryAdapter } from '../adapters/memory.js';
 import type { StorageAdapter } from '../src/adapter/contract.js';
 import { openArchive } from '../src/archive/index.js';

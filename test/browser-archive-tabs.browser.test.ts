@@ -9,7 +9,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
-import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb.js';
+import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { opfsAdapter } from '../adapters/opfs/index.js';
 import type { StorageAdapter } from '../src/adapter/contract.js';
 import { openArchive } from '../src/archive/index.js';

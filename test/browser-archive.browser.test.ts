@@ -7,7 +7,7 @@ import { memoryAdapter } from '../adapters/memory.js';
 import { openArchive } from '../src/archive/index.js';
 import { canonicalBytes } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
-import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb.js';
+import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { opfsAdapter } from '../adapters/opfs/index.js';
 import { runArchiveConformance } from '../src/testing/archive-suite.js';
 

@@ -29,7 +29,7 @@ describe.skipIf(!hasBuild)('the built library (dist/) in Chromium', () => {
   });
 
   it('the IndexedDB adapter from dist round-trips', async () => {
-    const { indexedDbAdapter, deleteIndexedDbArchive } = (await built['../dist/adapters/indexeddb.js']!()) as typeof import('../adapters/indexeddb.js');
+    const { indexedDbAdapter, deleteIndexedDbArchive } = (await built['../dist/adapters/indexeddb.js']!()) as typeof import('../adapters/indexeddb/index.js');
     const name = `dist-${Date.now().toString(36)}`;
     const adapter = indexedDbAdapter({ name });
     await adapter.write('k', new TextEncoder().encode('v'));

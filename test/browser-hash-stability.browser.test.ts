@@ -5,7 +5,7 @@
  * (`browser-hash-stability.test.ts`).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb.js';
+import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { opfsAdapter } from '../adapters/opfs/index.js';
 import type { StorageAdapter } from '../src/adapter/contract.js';
 import { openArchive } from '../src/archive/index.js';

@@ -10,7 +10,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import goldenUrl from './fixtures/bundles/roundtrip.zip?url';
-import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb.js';
+import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { memoryAdapter } from '../adapters/memory.js';
 import { openArchive } from '../src/archive/index.js';
 import type { ContentArchive } from '../src/archive/types.js';

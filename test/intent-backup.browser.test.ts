@@ -6,7 +6,7 @@
  * stores with everything equal; the same over the memory adapter.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { indexedDbAdapter } from '../adapters/indexeddb.js';
+import { indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { memoryAdapter } from '../adapters/memory.js';
 import {
   backupToBlob,

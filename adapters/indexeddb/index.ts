@@ -32,8 +32,8 @@ import {
   type StorageAdapter,
   type StorageEstimate,
   type WriteEntry,
-} from '../src/adapter/contract.js';
-import { AbortError, BackendError, ClosedError, StorageClearedError, throwIfAborted } from '../src/errors.js';
+} from '../../src/adapter/contract.js';
+import { AbortError, BackendError, ClosedError, StorageClearedError, throwIfAborted } from '../../src/errors.js';
 import {
   browserStorageEstimate,
   deferred,
@@ -42,9 +42,9 @@ import {
   withWebLock,
   wrapBrowserError,
   type Deferred,
-} from '../src/adapter/browser.js';
+} from '../../src/adapter/browser.js';
 
-export { browserStorageEstimate, requestPersistentStorage, type PersistenceReport } from '../src/adapter/browser.js';
+export { browserStorageEstimate, requestPersistentStorage, type PersistenceReport } from '../../src/adapter/browser.js';
 
 /** Options of {@link indexedDbAdapter}. */
 export interface IndexedDbAdapterOptions {
