@@ -1,6 +1,6 @@
 import { memoryAdapter } from '../adapters/memory.js';
 import type { StorageAdapter } from '../src/adapter/contract.js';
-import { runArchiveConformance } from '../src/testing/archive-suite.js';
+import { runArchiveConformance } from '../src/testing/index.js';
 
 runArchiveConformance('memory', async () => {
   const store = new Map<string, Uint8Array>();

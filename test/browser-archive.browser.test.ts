@@ -9,7 +9,7 @@ import { canonicalBytes } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
 import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { opfsAdapter } from '../adapters/opfs/index.js';
-import { runArchiveConformance } from '../src/testing/archive-suite.js';
+import { runArchiveConformance } from '../src/testing/index.js';
 
 let counter = 0;
 const unique = (tag: string) => `arch-${tag}-${Date.now().toString(36)}-${++counter}`;

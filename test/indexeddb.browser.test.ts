@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
 import { deleteIndexedDbArchive, indexedDbAdapter, requestPersistentStorage } from '../adapters/indexeddb/index.js';
 import { isArchiveStorageError } from '../src/errors.js';
-import { runAdapterConformance } from '../src/testing/adapter-suite.js';
+import { runAdapterConformance } from '../src/testing/index.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

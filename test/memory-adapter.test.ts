@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
-import { runAdapterConformance } from '../src/testing/adapter-suite.js';
+import { runAdapterConformance } from '../src/testing/index.js';
 
 runAdapterConformance('memory', async () => {
   const store = new Map<string, Uint8Array>();

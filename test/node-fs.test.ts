@@ -1,7 +1,6 @@
 import { createFsFromVolume, Volume } from 'memfs';
 import { nodeFsAdapter, type FsLike } from '../adapters/node-fs/index.js';
-import { runAdapterConformance } from '../src/testing/adapter-suite.js';
-import { runArchiveConformance } from '../src/testing/archive-suite.js';
+import { runAdapterConformance, runArchiveConformance } from '../src/testing/index.js';
 import { makeTempDir } from './support/fs-tmp.js';
 
 const memfs = () => createFsFromVolume(new Volume()) as unknown as FsLike;

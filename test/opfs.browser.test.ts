@@ -7,7 +7,7 @@ import { commands } from 'vitest/browser';
 import { opfsAdapter, type OpfsAdapter } from '../adapters/opfs/index.js';
 import { isSegmentHeader, parseRecords, parseSegmentName, SEGMENT_HEADER_BYTES } from '../adapters/opfs/format.js';
 import { isArchiveStorageError } from '../src/errors.js';
-import { runAdapterConformance } from '../src/testing/adapter-suite.js';
+import { runAdapterConformance } from '../src/testing/index.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

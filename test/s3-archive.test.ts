@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { s3Adapter } from '../adapters/s3/index.js';
-import { runArchiveConformance } from '../src/testing/archive-suite.js';
+import { runArchiveConformance } from '../src/testing/index.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
 
 // The archive suite, unchanged, on s3rver over loopback; each test gets its own prefix in the bucket,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Adapter, type S3AdapterOptions } from '../adapters/s3/index.js';
 import { decodeXmlText, deleteObjectsBody, escapeXmlText, parseDeleteResult, parseListObjectsV2, parseS3Error, walkXml } from '../adapters/s3/xml.js';
 import { isArchiveStorageError } from '../src/errors.js';
-import { runAdapterConformance } from '../src/testing/adapter-suite.js';
+import { runAdapterConformance } from '../src/testing/index.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
 
 const enc = new TextEncoder();

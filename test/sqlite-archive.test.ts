@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { sqliteAdapter } from '../adapters/sqlite.js';
-import { runArchiveConformance } from '../src/testing/archive-suite.js';
+import { runArchiveConformance } from '../src/testing/index.js';
 
 // The archive suite, unchanged, on a real database file; `reopen` is a second connection to it.
 const root = mkdtempSync(join(tmpdir(), 'sqlite-archive-'));

@@ -9,7 +9,7 @@ import type { StorageAdapter } from '../src/adapter/contract.js';
 import { isArchiveStorageError } from '../src/errors.js';
 import { openArchive } from '../src/archive/index.js';
 import { sha256Hex } from '../src/hash.js';
-import { runAdapterConformance } from '../src/testing/adapter-suite.js';
+import { runAdapterConformance } from '../src/testing/index.js';
 
 /** The statement docs/sqlite-s3.md gives for databases of the original scaffold (kept identical to it). */
 const MIGRATION_SQL = `INSERT OR IGNORE INTO entries (key, bytes)
