@@ -65,7 +65,8 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/**/*.test.ts'],
+          // examples/: third-party code that imports the package by name, i.e. the built dist/ (npm test builds first).
+          include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
           exclude: ['test/**/*.browser.test.ts', 'test/**/*.dom.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
