@@ -1,10 +1,10 @@
 // The smallest useful Node program: an archive in a directory, a value in, the same value out.
-// Run after `npm run build`: node examples/quickstart.js
+// Run after `npm run build`: node examples/quickstart.js (it imports the package by name, i.e. the built dist/)
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openArchive } from '../dist/index.js';
-import { nodeFsAdapter } from '../dist/adapters/node-fs.js';
+import { openArchive } from 'archive-storage';
+import { nodeFsAdapter } from 'archive-storage/adapters/node-fs';
 
 const dir = await mkdtemp(join(tmpdir(), 'archive-storage-example-'));
 const archive = await openArchive(nodeFsAdapter({ dir }));
