@@ -6,9 +6,7 @@
  */
 import { indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { memoryAdapter } from '../adapters/memory.js';
-import type { StorageAdapter } from '../src/adapter/contract.js';
-import { openArchive } from '../src/archive/index.js';
-import type { ContentArchive } from '../src/archive/types.js';
+import { openArchive, type ContentArchive, type StorageAdapter } from '../src/index.js';
 import { openArchiveIntentStore, type ArchiveIntentStore } from '../src/intent-graph/index.js';
 
 /** A backend the page can open. */

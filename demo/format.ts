@@ -1,5 +1,5 @@
 /** Small pure helpers of the demo: error and size formatting, a new intent from a goal. */
-import { isArchiveStorageError } from '../src/errors.js';
+import { isArchiveStorageError } from '../src/index.js';
 import type { StorableIntent } from '../src/intent-graph/index.js';
 
 /** An error as the page shows it: the stable code first when the SDK threw it. */

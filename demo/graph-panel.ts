@@ -1,10 +1,8 @@
 /** The "Intent graph" panel: intents, edges and the RTFS snapshot of the archive-backed graph. */
-import { InvalidArgumentError } from '../src/errors.js';
-import type { Edge, EdgeType, StorableIntent } from '../src/intent-graph/index.js';
-import { printRtfsSnapshot } from '../src/intent-graph/rtfs/index.js';
+import { InvalidArgumentError } from '../src/index.js';
+import { newIntent, printRtfsSnapshot, type Edge, type EdgeType, type StorableIntent } from '../src/intent-graph/index.js';
 import type { Session } from './backends.js';
 import { h, showOk } from './dom.js';
-import { newIntent } from '../src/intent-graph/new-intent.js';
 import { refreshObjects } from './objects-panel.js';
 import { ui } from './ui.js';
 

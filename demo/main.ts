@@ -5,7 +5,7 @@
  * Every action runs through {@link serial}, one at a time, so switching the
  * backend or wiping it never races an import or a put.
  */
-import { isArchiveStorageError } from '../src/errors.js';
+import { isArchiveStorageError } from '../src/index.js';
 import { EDGE_TYPES } from '../src/intent-graph/index.js';
 import { availableBackends, BACKEND_LABELS, closeSession, DEMO_STORE_NAME, openSession, wipeSession, type BackendKind, type Session } from './backends.js';
 import { h, showError, showInfo, showOk } from './dom.js';

@@ -1,6 +1,5 @@
 /** The "Store a JSON value" and "Stored objects" panels, and the status line above them. */
-import { canonicalBytes, parseJson } from '../src/json/canonical.js';
-import { sha256Hex } from '../src/hash.js';
+import { canonicalBytes, parseJson, sha256Hex } from '../src/index.js';
 import { BACKEND_LABELS, type Session } from './backends.js';
 import { h, showInfo, showOk } from './dom.js';
 import { formatBytes } from './format.js';

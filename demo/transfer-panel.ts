@@ -1,7 +1,7 @@
 /** The "Backup" and "Portable bundle" panels: files out of the tab and back in. */
-import { downloadBackup } from '../src/intent-graph/document-io.js';
+import { downloadBackup } from '../src/intent-graph/index.js';
 import { exportBundleToBlob, importBundle, type BundleProgress } from '../src/bundle/index.js';
-import { downloadBlob } from '../src/internal/download.js';
+import { downloadBlob } from '../src/index.js';
 import type { Session } from './backends.js';
 import { h, showInfo, showOk } from './dom.js';
 import { describeError, formatBytes, timestampedName } from './format.js';

@@ -1,5 +1,5 @@
 /** The elements of index.html the demo drives, looked up once, and the progress-bar helper. */
-import type { Progress } from '../src/archive/types.js';
+import type { Progress } from '../src/index.js';
 import { byId } from './dom.js';
 
 /** Every element the panels read or write. */
