@@ -25,12 +25,15 @@ import { canonicalBytes, formatJsonPath, parseJson } from '../json/canonical.js'
 import { InvalidBackupError, isArchiveStorageError } from '../errors.js';
 import { isSha256Hex } from '../hash.js';
 import type { ContentArchive } from '../archive/types.js';
-import { BaseIntentStore, type GraphChange, type GraphState, type IntentStore, type IntentStoreOptions } from './store.js';
+import { DEFAULT_INTENT_INDEX_KEY } from '../archive/layout.js';
+import { mapLimit } from '../internal/pool.js';
+import type { IntentStore } from './intent-store.js';
+import { BaseIntentStore, type GraphChange, type GraphState, type IntentStoreOptions } from './store.js';
 import type { Edge } from './types.js';
 import { validateEdge, validateIntent } from './validate.js';
 
-/** Default adapter key of the index document. */
-export const DEFAULT_INTENT_INDEX_KEY = 'intent-graph/index.json';
+/** Default adapter key of the index document (the layout's `DEFAULT_INTENT_INDEX_KEY`). */
+export { DEFAULT_INTENT_INDEX_KEY };
 /** `format` field of the index document. */
 export const INTENT_INDEX_FORMAT = 'archive-storage/intent-graph-index';
 
@@ -57,19 +60,6 @@ export interface ArchiveIntentStore extends IntentStore {
 interface Index {
   intents: Map<string, string>;
   edges: string[];
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 class ArchiveStore extends BaseIntentStore implements ArchiveIntentStore {

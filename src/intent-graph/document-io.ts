@@ -13,7 +13,8 @@
 import type { CallOptions, StorageAdapter } from '../adapter/contract.js';
 import { NotFoundError } from '../errors.js';
 import { downloadBlob } from '../internal/download.js';
-import { backupToBytes, parseBackup, type ReadBackupOptions, type StorageBackupData, type ValidatedBackup } from './document.js';
+import type { ReadBackupOptions, StorageBackupData, ValidatedBackup } from './backup-types.js';
+import { backupToBytes, parseBackup } from './document.js';
 
 /** MIME type of a backup document. */
 export const BACKUP_MIME_TYPE = 'application/json';

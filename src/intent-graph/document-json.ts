@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import type { StorageBackupData } from './document.js';
+import type { StorageBackupData } from './backup-types.js';
 
 /** Pretty JSON in serde field order, like serde_json's `to_string_pretty`, plus a final newline. */
 export function stringifyBackup(data: StorageBackupData): string {

@@ -29,12 +29,23 @@
  */
 import { formatJsonPath, isWellFormedString, parseJson } from '../json/canonical.js';
 import { InvalidBackupError, InvalidJsonError, UnsupportedVersionError } from '../errors.js';
-import type { IntentStore, StoreCallOptions } from './store.js';
+import type { BackupInput, BackupManifest, CreateBackupOptions, ReadBackupOptions, RestoreOptions, RestoreReport, StorageBackupData, ValidatedBackup } from './backup-types.js';
+import type { IntentStore } from './intent-store.js';
 import { hasOwn } from './schema.js';
-import type { Edge, IntentGraph, StorableIntent } from './types.js';
-import { validateGraph, type GraphWarning, type ValidationLimits } from './validate.js';
+import { validateGraph, type GraphWarning } from './validate.js';
 import { compareRtfsSnapshot, printRtfsSnapshot } from './rtfs/snapshot.js';
 import { stringifyBackup } from './document-json.js';
+
+export type {
+  BackupInput,
+  BackupManifest,
+  CreateBackupOptions,
+  ReadBackupOptions,
+  RestoreOptions,
+  RestoreReport,
+  StorageBackupData,
+  ValidatedBackup,
+} from './backup-types.js';
 
 /** The version this release writes. */
 export const BACKUP_FORMAT_VERSION = '1.1';
@@ -42,69 +53,6 @@ export const BACKUP_FORMAT_VERSION = '1.1';
 export const SUPPORTED_BACKUP_VERSIONS: readonly string[] = Object.freeze(['1.0', '1.1']);
 /** `manifest.created_by` of backups written by this library. */
 export const BACKUP_CREATED_BY = 'archive-storage';
-
-/** Who wrote a backup, and why. */
-export interface BackupManifest {
-  created_by: string;
-  source?: string | null;
-  note?: string | null;
-}
-
-/** A StorageBackupData document, in serde field order. */
-export interface StorageBackupData {
-  intents: Record<string, StorableIntent>;
-  edges: Edge[];
-  version: string;
-  /** Unix seconds. */
-  timestamp: number;
-  manifest?: BackupManifest | null;
-  rtfs?: string | null;
-}
-
-/** Options of {@link createBackup}. */
-export interface CreateBackupOptions extends StoreCallOptions {
-  /** The manifest to embed (default `{ created_by: "archive-storage", source: null, note: null }`); `null` for none. */
-  manifest?: BackupManifest | null;
-  /** Embed the RTFS snapshot (default true). */
-  rtfs?: boolean;
-  /** Clock in unix milliseconds (default `Date.now`); injectable for tests. */
-  now?: () => number;
-}
-
-/** Options of the readers ({@link validateBackupData}, {@link parseBackup}, {@link restoreBackup}). */
-export interface ReadBackupOptions extends ValidationLimits {
-  /** Compare the `rtfs` snapshot with the JSON and warn on disagreement (default true). */
-  checkRtfs?: boolean;
-  /** Longest backup text accepted, in characters (default {@link DEFAULT_MAX_BACKUP_TEXT_LENGTH}). */
-  maxTextLength?: number;
-}
-
-/** Options of {@link restoreBackup}. */
-export interface RestoreOptions extends ReadBackupOptions, StoreCallOptions {}
-
-/** A backup that passed validation. */
-export interface ValidatedBackup {
-  /** The normalised document: serde field order, missing options as `null`, unknown fields dropped. */
-  data: StorageBackupData;
-  /** The graph it holds. */
-  graph: IntentGraph;
-  warnings: GraphWarning[];
-}
-
-/** What {@link restoreBackup} did. */
-export interface RestoreReport {
-  /** The version the backup declared. */
-  version: string;
-  /** When the backup was made, unix seconds. */
-  timestamp: number;
-  manifest: BackupManifest | null;
-  intents: number;
-  edges: number;
-  warnings: GraphWarning[];
-}
-
-/** Anything {@link restoreBackup} reads: a parsed document, JSON text, or UTF-8 bytes. */
-export type BackupInput = StorageBackupData | string | Uint8Array | object;
 
 /** Default longest backup text: 256 Mi characters (V8 strings stop near 512 Mi). */
 export const DEFAULT_MAX_BACKUP_TEXT_LENGTH = 256 * 1024 * 1024;

@@ -18,14 +18,18 @@
 import type { StorageAdapter } from '../adapter/contract.js';
 import { canonicalize } from '../json/canonical.js';
 import { isArchiveStorageError } from '../errors.js';
+import { DEFAULT_INTENT_GRAPH_KEY } from '../archive/layout.js';
 import { stringifyBackup } from './document-json.js';
-import { BACKUP_CREATED_BY, BACKUP_FORMAT_VERSION, parseBackup, type StorageBackupData } from './document.js';
+import type { StorageBackupData } from './backup-types.js';
+import { BACKUP_CREATED_BY, BACKUP_FORMAT_VERSION, parseBackup } from './document.js';
 import { printRtfsSnapshot } from './rtfs/snapshot.js';
-import { BaseIntentStore, graphAfter, graphToState, stateToGraph, type GraphChange, type GraphState, type IntentStore, type IntentStoreOptions } from './store.js';
+import { BaseIntentStore, graphAfter, graphToState, stateToGraph, type GraphChange, type GraphState, type IntentStoreOptions } from './store.js';
+import type { IntentStore } from './intent-store.js';
 import type { GraphWarning } from './validate.js';
 
-/** Default key of the document. */
-export const DEFAULT_INTENT_GRAPH_KEY = 'intent-graph.json';
+
+/** Default key of the document (the layout's `DEFAULT_INTENT_GRAPH_KEY`). */
+export { DEFAULT_INTENT_GRAPH_KEY };
 
 /** Options of {@link openFileIntentStore}. */
 export interface FileIntentStoreOptions extends IntentStoreOptions {

@@ -16,7 +16,8 @@ export {
   type ValidateOptions,
   type ValidationLimits,
 } from './validate.js';
-export { edgesEqual, type IntentFilter, type IntentStore, type IntentStoreOptions, type StoreCallOptions, type StoreHealth } from './store.js';
+export type { IntentFilter, IntentStore, StoreCallOptions, StoreHealth } from './intent-store.js';
+export { edgesEqual, type IntentStoreOptions } from './store.js';
 export { createMemoryIntentStore } from './memory-store.js';
 export { DEFAULT_INTENT_GRAPH_KEY, openFileIntentStore, type FileIntentStore, type FileIntentStoreOptions } from './file-store.js';
 export {

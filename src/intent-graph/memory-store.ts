@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { BaseIntentStore, type GraphState, type IntentStore, type IntentStoreOptions } from './store.js';
+import type { IntentStore } from './intent-store.js';
+import { BaseIntentStore, type GraphState, type IntentStoreOptions } from './store.js';
 
 class MemoryIntentStore extends BaseIntentStore {
   readonly kind = 'memory';

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { randomHex } from '../internal/random-id.js';
 import type { StorableIntent } from './types.js';
 
 /** Options of {@link newIntent}. */
@@ -16,17 +17,11 @@ export interface NewIntentOptions {
   now?: number;
 }
 
-/** 64 random bits as hex: `crypto.getRandomValues` exists in Node >= 20 and in every browser, secure context or not. */
-function randomHex(): string {
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /** A new `Active` intent for `goal`, triggered by a human request, with every optional field `null` or empty. */
 export function newIntent(goal: string, options: NewIntentOptions = {}): StorableIntent {
   const seconds = Math.floor((options.now ?? Date.now()) / 1000);
   return {
-    intent_id: options.id ?? `intent-${randomHex()}`,
+    intent_id: options.id ?? `intent-${randomHex(8)}`,
     name: null,
     session_id: null,
     original_request: goal,
