@@ -2,21 +2,14 @@
  * The in-memory adapter: the reference implementation of the contract, for
  * tests, scratch work and trying things out. Nothing survives the process.
  *
+ * Built on `defineAdapter`, which gives every call its prologue (closed,
+ * aborted, keys and bytes checked); what is left here is the Map.
+ *
  * @module
  */
-import {
-  assertBytes,
-  assertValidKey,
-  assertValidPrefix,
-  assertWriteEntries,
-  type AdapterCapabilities,
-  type CallOptions,
-  type LockOptions,
-  type StorageAdapter,
-  type StorageEstimate,
-  type WriteEntry,
-} from '../src/adapter/contract.js';
-import { ClosedError, throwIfAborted } from '../src/errors.js';
+import type { AdapterCapabilities, StorageAdapter, StorageEstimate } from '../src/adapter/contract.js';
+import { defineAdapter } from '../src/adapter/define.js';
+import { throwIfAborted } from '../src/errors.js';
 import { KeyedMutex } from '../src/internal/mutex.js';
 
 /** Options of {@link memoryAdapter}. */
@@ -46,59 +39,41 @@ function copyOf(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-/** Creates an adapter that keeps bytes in a `Map`. */
 /** Locks belong to the store, not the adapter: adapters sharing a store (two "tabs") exclude each other. */
 const locksByStore = new WeakMap<Map<string, Uint8Array>, KeyedMutex>();
 
+/** Creates an adapter that keeps bytes in a `Map`. */
 export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapter {
   const store = options.store ?? new Map<string, Uint8Array>();
   let locks = locksByStore.get(store);
   if (!locks) locksByStore.set(store, (locks = new KeyedMutex()));
-  let closed = false;
+  const storeLocks = locks;
 
-  const enter = (key: string | undefined, opts: CallOptions | undefined) => {
-    if (closed) throw new ClosedError('memory adapter is closed');
-    throwIfAborted(opts?.signal);
-    if (key !== undefined) assertValidKey(key);
-  };
-
-  return {
+  return defineAdapter({
     name: 'memory',
     capabilities: CAPABILITIES,
-    async read(key, opts) {
-      enter(key, opts);
+    async read(key) {
       const v = store.get(key);
       return v && v.slice();
     },
-    async has(key, opts) {
-      enter(key, opts);
+    async has(key) {
       return store.has(key);
     },
-    async hasMany(keys: readonly string[], opts) {
-      enter(undefined, opts);
-      for (const key of keys) assertValidKey(key);
+    async hasMany(keys) {
       return keys.map((key) => store.has(key));
     },
-    async write(key, bytes, opts) {
-      enter(key, opts);
-      assertBytes(bytes, key);
+    async write(key, bytes) {
       store.set(key, copyOf(bytes));
     },
-    async writeMany(entries: readonly WriteEntry[], opts) {
-      enter(undefined, opts);
-      assertWriteEntries(entries);
+    async writeMany(entries) {
       for (const e of entries) store.set(e.key, copyOf(e.bytes));
     },
-    async create(key, bytes, opts) {
-      enter(key, opts);
-      assertBytes(bytes, key);
+    async create(key, bytes) {
       if (store.has(key)) return false;
       store.set(key, copyOf(bytes));
       return true;
     },
-    async append(key, bytes, opts) {
-      enter(key, opts);
-      assertBytes(bytes, key);
+    async append(key, bytes) {
       const old = store.get(key);
       if (!old) {
         store.set(key, copyOf(bytes));
@@ -109,18 +84,13 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       joined.set(bytes, old.byteLength);
       store.set(key, joined);
     },
-    async delete(key, opts) {
-      enter(key, opts);
+    async delete(key) {
       store.delete(key);
     },
-    async deleteMany(keys: readonly string[], opts) {
-      enter(undefined, opts);
-      for (const key of keys) assertValidKey(key);
+    async deleteMany(keys) {
       for (const key of keys) store.delete(key);
     },
     async *list(prefix, opts) {
-      enter(undefined, opts);
-      assertValidPrefix(prefix);
       // Snapshot the matching keys so writes during iteration cannot break it.
       const keys = [...store.keys()].filter((k) => k.startsWith(prefix));
       for (const k of keys) {
@@ -128,18 +98,13 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
         if (store.has(k)) yield k;
       }
     },
-    lock<T>(name: string, fn: () => Promise<T>, opts?: LockOptions): Promise<T> {
-      enter(undefined, opts);
-      return locks!.run(name, fn, opts);
+    lock(name, fn, opts) {
+      return storeLocks.run(name, fn, opts);
     },
-    async estimate(opts): Promise<StorageEstimate> {
-      enter(undefined, opts);
+    async estimate(): Promise<StorageEstimate> {
       let usage = 0;
       for (const v of store.values()) usage += v.byteLength;
       return { usage };
     },
-    async close() {
-      closed = true;
-    },
-  };
+  });
 }
