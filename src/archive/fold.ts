@@ -17,17 +17,17 @@
  * the object lands, so such a segment is kept for the next fold. Past
  * `graceMs` an unsettled line is void (its writer died or failed), and its
  * segment can go. A writer whose own operation took longer than half the grace
- * writes its lines again afterwards (see `archive.ts`), so a slow writer never
+ * writes its lines again afterwards (see `commit-queue.ts`), so a slow writer never
  * loses an entry to an impatient compactor.
  *
  * @module
  */
 import type { StorageAdapter } from '../adapter/contract.js';
 import type { IndexRecord } from './index-file.js';
-import { decodeSegment, JOURNAL_PREFIX, parseSegmentKey, type JournalRecord, type SegmentName } from './journal.js';
+import { decodeSegment, parseSegmentKey, type JournalRecord, type SegmentName } from './journal.js';
 import { hasEach } from '../adapter/batch.js';
 import { mapLimit } from '../internal/pool.js';
-import { objectKey } from './types.js';
+import { JOURNAL_PREFIX, objectKey } from './layout.js';
 
 /** A segment read back from storage. */
 export interface LoadedSegment extends SegmentName {

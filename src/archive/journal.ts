@@ -27,11 +27,11 @@
  *
  * @module
  */
-import { sha256Hex } from '../hash.js';
-import { isSha256Hex } from '../hash.js';
+import { isSha256Hex, sha256Hex } from '../hash.js';
+import { JOURNAL_PREFIX, SEGMENT_KEY_PATTERN, segmentKey } from './layout.js';
 
-/** Prefix of the journal segments. */
-export const JOURNAL_PREFIX = 'journal/';
+// The segment key's spelling lives in layout.ts; these names stay importable from here.
+export { JOURNAL_PREFIX, segmentKey };
 
 /** One journal record. */
 export type JournalRecord =
@@ -48,17 +48,9 @@ export interface SegmentName {
   seq: number;
 }
 
-const SEGMENT_KEY = /^journal\/(\d{15})-([0-9a-z]{1,32})-(\d{1,12})\.log$/;
-
-/** The key of a new segment. Lexicographic order of keys is time order. */
-export function segmentKey(time: number, writer: string, seq: number): string {
-  const t = String(Math.max(0, Math.floor(time))).padStart(15, '0');
-  return `${JOURNAL_PREFIX}${t}-${writer}-${String(seq).padStart(8, '0')}.log`;
-}
-
 /** Parses a segment key; `undefined` for keys under `journal/` that are not segments. */
 export function parseSegmentKey(key: string): SegmentName | undefined {
-  const m = SEGMENT_KEY.exec(key);
+  const m = SEGMENT_KEY_PATTERN.exec(key);
   if (!m) return undefined;
   return { key, time: Number(m[1]), writer: m[2]!, seq: Number(m[3]) };
 }

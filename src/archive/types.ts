@@ -135,14 +135,5 @@ export interface ContentArchive {
   close(): Promise<void>;
 }
 
-/** The key of the object with `hash`: `objects/<aa>/<bb>/<hash>.json`. */
-export function objectKey(hash: string): string {
-  return `objects/${hash.slice(0, 2)}/${hash.slice(2, 4)}/${hash}.json`;
-}
-
-/** The compacted index key. */
-export const INDEX_KEY = 'index.json';
-/** Prefix under which objects live. */
-export const OBJECTS_PREFIX = 'objects/';
-/** Prefix under which verify({ repair }) moves corrupt objects. */
-export const QUARANTINE_PREFIX = 'quarantine/';
+// The layout is spelled in layout.ts; these names stay importable from here (and from the core entry).
+export { INDEX_KEY, OBJECTS_PREFIX, objectKey, QUARANTINE_PREFIX } from './layout.js';
