@@ -4,7 +4,6 @@
  *
  * @module
  */
-export { openArchive, hashOfObjectKey, INDEX_LOCK } from './archive.js';
-export { INDEX_VERSION } from './index-file.js';
-export { JOURNAL_PREFIX } from './journal.js';
+export { openArchive } from './archive.js';
+export { hashOfObjectKey, INDEX_LOCK, INDEX_VERSION, JOURNAL_PREFIX } from './layout.js';
 export { isCanonicalJsonBytes } from './hash-args.js';

@@ -1,0 +1,209 @@
+/**
+ * The archive's write pipeline: one in-process queue that group-commits.
+ *
+ * Puts and deletes join the queue in call order; the {@link Batcher} hands it
+ * over one batch at a time, the longest run of one kind up to
+ * {@link MAX_BATCH} values (a `putMany` is never split), so puts issued while
+ * a batch is committed are gathered into the next one. A batch costs one
+ * journal segment and one `writeMany` (one durability barrier) however many
+ * values it holds; on an adapter whose `writeMany` is all-or-nothing
+ * (`capabilities.atomicBatch`) the segment and the objects are that one
+ * `writeMany`. After a batch, the index is compacted when the journal has
+ * grown enough (see `index-state.ts`).
+ *
+ * @module
+ */
+import type { StorageAdapter } from '../adapter/contract.js';
+import { deleteEach, hasEach, writeBatch } from '../adapter/batch.js';
+import { throwIfAborted } from '../errors.js';
+import { abortable, abortErrorOf } from '../internal/abort.js';
+import { Batcher } from '../internal/batcher.js';
+import { deferred, type Deferred } from '../internal/deferred.js';
+import { monotonicNow } from '../platform.js';
+import type { IndexState } from './index-state.js';
+import type { JournalRecord } from './journal.js';
+import { objectKey } from './layout.js';
+import type { PutItem } from './put-items.js';
+import type { ArchiveSettings } from './settings.js';
+
+/** Most values one commit batch gathers from concurrent callers (a putMany is never split). */
+export const MAX_BATCH = 2048;
+
+interface Job {
+  kind: 'put' | 'del';
+  puts: PutItem[];
+  dels: string[];
+  signal: AbortSignal | undefined;
+  done: Deferred<void>;
+}
+
+/** The longest run of queued jobs of one kind, up to MAX_BATCH items (a job is never split; the first always goes). */
+function takeRun(queue: readonly Job[]): number {
+  const kind = queue[0]!.kind;
+  let n = 0;
+  let items = 0;
+  while (n < queue.length) {
+    const j = queue[n]!;
+    if (j.kind !== kind) break;
+    const size = j.puts.length + j.dels.length;
+    if (n > 0 && items + size > MAX_BATCH) break;
+    items += size;
+    n++;
+  }
+  return n;
+}
+
+/** Queues puts and deletes and commits them in batches; see the module doc. */
+export class CommitQueue {
+  private readonly adapter: StorageAdapter;
+  private readonly batcher = new Batcher<Job>({
+    run: (batch) => this.commit(batch),
+    take: takeRun,
+    // A caller that stopped waiting before its batch formed is dropped; once formed, a batch commits as a whole.
+    skip: (job) => job.signal?.aborted === true,
+    onSkip: (job) => job.done.reject(abortErrorOf(job.signal)),
+  });
+
+  constructor(
+    private readonly settings: ArchiveSettings,
+    private readonly state: IndexState,
+  ) {
+    this.adapter = settings.adapter;
+  }
+
+  /** Queues `items` for storing; resolves once they are committed. */
+  submitPuts(items: PutItem[], signal: AbortSignal | undefined): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
+    return this.submit('put', items, [], signal);
+  }
+
+  /** Queues the removal of `hashes`; resolves once it is committed. */
+  submitDeletes(hashes: string[], signal: AbortSignal | undefined): Promise<void> {
+    return this.submit('del', [], hashes, signal);
+  }
+
+  /** Resolves once nothing is queued or committing. */
+  whenIdle(): Promise<void> {
+    return this.batcher.whenIdle();
+  }
+
+  private submit(kind: Job['kind'], puts: PutItem[], dels: string[], signal: AbortSignal | undefined): Promise<void> {
+    throwIfAborted(signal);
+    const done = deferred<void>();
+    this.batcher.push({ kind, puts, dels, signal, done });
+    // The caller may stop waiting on abort; the batch it joined still commits as a whole.
+    return abortable(done.promise, signal);
+  }
+
+  /** Commits one batch (all of one kind), settles its callers, then compacts if the journal has grown enough. */
+  private async commit(batch: Job[]): Promise<void> {
+    const { state } = this;
+    try {
+      await state.serialised(async () => {
+        if (batch[0]!.kind === 'put') await this.commitPuts(batch.flatMap((j) => j.puts));
+        else await this.commitDeletes(batch.flatMap((j) => j.dels));
+      });
+      for (const j of batch) j.done.resolve();
+    } catch (e) {
+      for (const j of batch) j.done.reject(e);
+    }
+    if (state.compactionDue()) await state.serialised(() => state.compactQuietly());
+  }
+
+  /** Commits a put batch: journal intent, then the objects behind one durability barrier. */
+  private async commitPuts(all: PutItem[]): Promise<void> {
+    await Promise.all(all.map((it) => it.hashed));
+    const unique = new Map<string, PutItem>();
+    for (const it of all) if (!unique.has(it.hash)) unique.set(it.hash, it);
+    const items = [...unique.values()];
+    if (this.adapter.capabilities.atomicBatch && this.adapter.writeMany) return this.commitPutsAtomically(items);
+    const present = await hasEach(this.adapter, items.map((it) => objectKey(it.hash)), this.settings.concurrency);
+    const index = this.state.index;
+    const toWrite: PutItem[] = [];
+    const toIndex: PutItem[] = [];
+    items.forEach((it, i) => {
+      if (!present[i]) {
+        toWrite.push(it);
+        toIndex.push(it);
+      } else if (!index.has(it.hash)) toIndex.push(it); // an orphan: adopt it
+    });
+    if (toIndex.length === 0) return;
+    const records = this.putRecords(toIndex);
+    const started = monotonicNow();
+    const segment = await this.state.writeSegment(records);
+    if (toWrite.length === 1 && this.adapter.create) {
+      await this.adapter.create(objectKey(toWrite[0]!.hash), toWrite[0]!.bytes);
+    } else if (toWrite.length > 0) {
+      await writeBatch(
+        this.adapter,
+        toWrite.map((it) => ({ key: objectKey(it.hash), bytes: it.bytes })),
+      );
+    }
+    this.state.completed.add(segment);
+    await this.rejournalIfSlow(started, records);
+    this.indexPuts(records);
+  }
+
+  /**
+   * The put commit on an adapter whose `writeMany` is all-or-nothing: the
+   * journal segment and the objects go in ONE batch (one transaction, one
+   * durability barrier), so neither can exist without the other and an
+   * awaited put costs one backend round instead of three.
+   *
+   * Only values this handle already indexes are checked for presence (another
+   * process may have deleted them); a value it does not know is written
+   * without asking, since rewriting identical bytes over an existing object is
+   * harmless and, at worst, adopts an orphan.
+   */
+  private async commitPutsAtomically(items: PutItem[]): Promise<void> {
+    const index = this.state.index;
+    const known = items.filter((it) => index.has(it.hash));
+    const present = await hasEach(this.adapter, known.map((it) => objectKey(it.hash)), this.settings.concurrency);
+    const missing = new Set(known.filter((_, i) => !present[i]));
+    const toWrite = items.filter((it) => !index.has(it.hash) || missing.has(it));
+    if (toWrite.length === 0) return;
+    const records = this.putRecords(toWrite);
+    const started = monotonicNow();
+    const segment = this.state.nextSegment(records);
+    await this.adapter.writeMany!([segment, ...toWrite.map((it) => ({ key: objectKey(it.hash), bytes: it.bytes }))]);
+    this.state.noteSegment(segment.key, records);
+    this.state.completed.add(segment.key);
+    await this.rejournalIfSlow(started, records);
+    this.indexPuts(records);
+  }
+
+  private putRecords(items: readonly PutItem[]): JournalRecord[] {
+    const storedAt = Math.floor(this.settings.now());
+    return items.map((it) => ({ op: 'put', hash: it.hash, size: it.bytes.byteLength, storedAt }));
+  }
+
+  private indexPuts(records: readonly JournalRecord[]): void {
+    const index = this.state.index;
+    for (const r of records) if (r.op === 'put' && !index.has(r.hash)) index.set(r.hash, { size: r.size, storedAt: r.storedAt });
+  }
+
+  /** Commits a delete batch: journal intent, then the objects. */
+  private async commitDeletes(all: string[]): Promise<void> {
+    const hashes = [...new Set(all)];
+    const present = await hasEach(this.adapter, hashes.map(objectKey), this.settings.concurrency);
+    const targets = hashes.filter((h, i) => present[i] || this.state.index.has(h));
+    if (targets.length === 0) return;
+    const records: JournalRecord[] = targets.map((hash) => ({ op: 'del', hash }));
+    const started = monotonicNow();
+    const segment = await this.state.writeSegment(records);
+    await deleteEach(this.adapter, targets.map(objectKey), this.settings.concurrency);
+    this.state.completed.add(segment);
+    await this.rejournalIfSlow(started, records);
+    const index = this.state.index;
+    for (const h of targets) index.delete(h);
+  }
+
+  /**
+   * An operation slower than half the pending grace may have had its intent
+   * voided by another process's compaction while it ran: write the lines again
+   * now that the objects are settled, so no entry is lost.
+   */
+  private async rejournalIfSlow(started: number, records: JournalRecord[]): Promise<void> {
+    if (monotonicNow() - started > this.settings.graceMs / 2) this.state.completed.add(await this.state.writeSegment(records));
+  }
+}

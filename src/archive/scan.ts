@@ -1,0 +1,63 @@
+/**
+ * Scanning the objects themselves: the ground truth a rebuild and `verify`
+ * start from. A scan reads and hashes every object, a few at a time, and
+ * keeps only hashes and sizes (never the bytes) in memory.
+ *
+ * @module
+ */
+import type { StorageAdapter } from '../adapter/contract.js';
+import { sha256HexAsync } from '../hash.js';
+import { forEachLimit } from '../internal/pool.js';
+import { isCanonicalJsonBytes } from './hash-args.js';
+import { hashOfObjectKey, OBJECTS_PREFIX } from './layout.js';
+
+/** Called once per object read by a scan, with its size in bytes. */
+export type ScanObserver = (bytes: number) => void;
+
+/** What a scan found. */
+export interface ScanResult {
+  /** hash → size of every object whose bytes hash to its name and are canonical JSON. */
+  good: Map<string, number>;
+  /** Hashes (or keys, for misnamed files) of damaged objects. */
+  corrupt: string[];
+  /** The keys of the damaged objects, in the order of `corrupt`. */
+  corruptKeys: string[];
+}
+
+/** Reads every object once, with `concurrency` reads in flight; an object deleted meanwhile is skipped. */
+export async function scanObjects(
+  adapter: StorageAdapter,
+  concurrency: number,
+  signal?: AbortSignal,
+  observe?: ScanObserver,
+): Promise<ScanResult> {
+  const good = new Map<string, number>();
+  const corrupt: string[] = [];
+  const corruptKeys: string[] = [];
+  await forEachLimit(
+    adapter.list(OBJECTS_PREFIX, { signal }),
+    concurrency,
+    async (key) => {
+      const hash = hashOfObjectKey(key);
+      const bytes = await adapter.read(key, { signal });
+      if (!bytes) return; // deleted meanwhile
+      const ok = hash !== undefined && (await sha256HexAsync(bytes)) === hash && isCanonicalJsonBytes(bytes);
+      if (ok) good.set(hash, bytes.byteLength);
+      else {
+        corrupt.push(hash ?? key);
+        corruptKeys.push(key);
+      }
+      observe?.(bytes.byteLength);
+    },
+    signal,
+  );
+  return { good, corrupt, corruptKeys };
+}
+
+/** True when at least one well-formed object key exists (an archive whose index is gone). */
+export async function anyObject(adapter: StorageAdapter, signal?: AbortSignal): Promise<boolean> {
+  for await (const key of adapter.list(OBJECTS_PREFIX, { signal })) {
+    if (hashOfObjectKey(key)) return true;
+  }
+  return false;
+}
