@@ -96,6 +96,7 @@ describe('architecture: the import rules', () => {
       // src/: undeclared packages, type-only imports included
       expect.stringMatching(/^core-only-declared-deps: src\/core\.ts → (.*\/)?node_modules\/fast-check\//),
       expect.stringMatching(/^core-only-declared-deps: src\/core\.ts → (.*\/)?node_modules\/vitest\//),
+      expect.stringMatching(/^core-testing-only-declared-deps: src\/testing\/suite\.ts → (.*\/)?node_modules\/fast-check\//),
       // adapters/
       'adapter-imports-only-core: adapters/a.ts → cli/main.ts',
       'adapter-not-to-other-adapter: adapters/a.ts → adapters/x.ts',
@@ -112,6 +113,10 @@ describe('architecture: the import rules', () => {
     // ...and nothing else: every allowed import in the fixture (fflate from src/, vitest from src/testing/,
     // an adapter's own folder, node:* in node/ and cli/) stays allowed.
     expect(found).toHaveLength(expected.length);
+
+    // Every rule of the set is shown to bite: a new rule comes with its mistake in the fixture.
+    const bitten = new Set(result.summary.violations.map((v) => v.rule.name));
+    expect(rules.forbidden.map((r) => r.name).filter((name) => !bitten.has(name ?? '')), 'rules the fixture never breaks').toEqual([]);
 
     // The readable report names the circle in full and the rule of each violation.
     expect(report(result)).toContainEqual(expect.stringMatching(/^no-circular: src\/cycle-a\.ts → src\/cycle-b\.ts → src\/cycle-a\.ts \[.*type-only/));
