@@ -27,23 +27,11 @@
  *
  * @module
  */
-import { setTimeout as delay } from 'node:timers/promises';
+import { Buffer } from 'node:buffer';
 import type BetterSqlite3 from 'better-sqlite3';
+import type { AdapterCapabilities, LockOptions, StorageAdapter, StorageEstimate, WriteEntry } from '../src/adapter/contract.js';
+import { defineAdapter } from '../src/adapter/define.js';
 import {
-  assertBytes,
-  assertValidKey,
-  assertWriteEntries,
-  assertValidPrefix,
-  MAX_KEY_LENGTH,
-  type AdapterCapabilities,
-  type CallOptions,
-  type LockOptions,
-  type StorageAdapter,
-  type StorageEstimate,
-  type WriteEntry,
-} from '../src/adapter/contract.js';
-import {
-  AbortError,
   ArchiveStorageError,
   BackendError,
   ClosedError,
@@ -54,7 +42,10 @@ import {
   UnsupportedVersionError,
   throwIfAborted,
 } from '../src/errors.js';
+import { sleep } from '../src/internal/abort.js';
 import { KeyedMutex } from '../src/internal/mutex.js';
+import { randomHex } from '../src/internal/random-id.js';
+import { processId } from '../src/platform.js';
 
 /** Options of {@link sqliteAdapter}. */
 export interface SqliteAdapterOptions {
@@ -220,16 +211,6 @@ function wrapError(e: unknown, what: string): ArchiveStorageError {
   return new BackendError(`sqlite: ${what} failed: ${detail}`, { cause: e });
 }
 
-/**
- * Keys that are certainly valid: segments of allowed characters, none starting with `.` (so
- * none is `.` or `..`). Batches check each key against this first and leave anything else,
- * including valid keys with a leading-dot segment, to `assertValidKey` and its precise error.
- */
-const PLAIN_KEY = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*$/;
-function assertValidKeys(keys: Iterable<string>): void {
-  for (const key of keys) if (typeof key !== 'string' || key.length > MAX_KEY_LENGTH || !PLAIN_KEY.test(key)) assertValidKey(key);
-}
-
 /** A Buffer view of `bytes` (no copy): SQLite copies bound blobs itself. */
 const asBlob = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 const utf8 = new TextEncoder();
@@ -274,10 +255,10 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
   const writeAll = db.transaction((entries: readonly WriteEntry[]) => {
     for (const { key, bytes } of entries) sql.upsert.run(key, asBlob(bytes));
   });
-  /** Every lookup of a hasMany in one read transaction: one consistent snapshot, one lock round. */
   const deleteAll = db.transaction((keys: readonly string[]) => {
     for (const key of keys) sql.delete.run(key);
   });
+  /** Every lookup of a hasMany in one read transaction: one consistent snapshot, one lock round. */
   const hasAll = db.transaction((keys: readonly string[]) => keys.map((key) => sql.has.get(key) !== undefined));
   const appendOne = db.transaction((key: string, bytes: Uint8Array) => {
     const old = sql.read.get(key);
@@ -292,14 +273,13 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     return undefined;
   });
 
+  const label = `sqlite adapter on ${config.file}`;
   const localLocks = new KeyedMutex();
   const heartbeats = new Set<ReturnType<typeof setInterval>>();
+  /** Set by close: a lease poll, a heartbeat or a listing between pages stops here. */
   let closed = false;
-
-  const enter = (key: string | undefined, opts: CallOptions | undefined) => {
-    if (closed) throw new ClosedError(`sqlite adapter on ${config.file} is closed`);
-    throwIfAborted(opts?.signal);
-    if (key !== undefined) assertValidKey(key);
+  const throwIfClosed = () => {
+    if (closed) throw new ClosedError(`${label} is closed`);
   };
   /** Runs one synchronous database step, wrapping its failure as `<op> <subject>` (built only on failure). */
   const run = <T>(op: string, subject: string, step: () => T): T => {
@@ -315,7 +295,7 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     let pause = 5;
     for (;;) {
       throwIfAborted(signal);
-      if (closed) throw new ClosedError(`sqlite adapter on ${config.file} is closed`);
+      throwIfClosed();
       let holder: { owner: string; expires_at: number } | undefined;
       try {
         holder = tryTakeLease.immediate(name, owner, Date.now());
@@ -337,58 +317,63 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     }
   }
 
-  return {
+  /** Holds the lease `name` while `fn` runs, renewing it on a heartbeat. */
+  async function withLease<T>(name: string, fn: () => Promise<T>, deadline: number, signal: AbortSignal | undefined): Promise<T> {
+    const owner = newOwnerToken();
+    await takeLease(name, owner, deadline, signal);
+    const renew = setInterval(() => {
+      // A failed renewal (database busy) is retried on the next beat; the lease lasts lockTtlMs.
+      try {
+        if (!closed) sql.lockRenew.run(Date.now() + config.lockTtlMs, name, owner);
+      } catch {
+        /* next beat */
+      }
+    }, Math.max(50, Math.floor(config.lockTtlMs / 3)));
+    (renew as { unref?: () => void }).unref?.();
+    heartbeats.add(renew);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(renew);
+      heartbeats.delete(renew);
+      if (!closed) run('release lock', name, () => sql.lockRelease.run(name, owner));
+    }
+  }
+
+  return defineAdapter({
     name: 'sqlite',
+    label,
     capabilities,
-    async read(key, opts) {
-      enter(key, opts);
-      const blob = run('read', key, () => sql.read.get(key));
+    mapError: wrapError,
+    async read(key) {
+      const blob = sql.read.get(key);
       return blob === undefined ? undefined : fromBlob(blob, key);
     },
-    async has(key, opts) {
-      enter(key, opts);
-      return run('has', key, () => sql.has.get(key)) !== undefined;
+    async has(key) {
+      return sql.has.get(key) !== undefined;
     },
-    async hasMany(keys, opts) {
-      enter(undefined, opts);
-      assertValidKeys(keys);
-      if (keys.length === 0) return [];
-      return run('hasMany', `(${keys.length} keys)`, () => hasAll(keys));
+    async hasMany(keys) {
+      return keys.length === 0 ? [] : hasAll(keys);
     },
-    async write(key, bytes, opts) {
-      enter(key, opts);
-      assertBytes(bytes, key);
-      run('write', key, () => sql.upsert.run(key, asBlob(bytes)));
+    async write(key, bytes) {
+      sql.upsert.run(key, asBlob(bytes));
     },
-    async writeMany(entries, opts) {
-      enter(undefined, opts);
-      assertWriteEntries(entries);
-      if (entries.length === 0) return;
-      run('writeMany', `(${entries.length} entries)`, () => writeAll(entries));
+    async writeMany(entries) {
+      if (entries.length > 0) writeAll(entries);
     },
-    async create(key, bytes, opts) {
-      enter(key, opts);
-      assertBytes(bytes, key);
-      return run('create', key, () => sql.create.run(key, asBlob(bytes))).changes === 1;
+    async create(key, bytes) {
+      return sql.create.run(key, asBlob(bytes)).changes === 1;
     },
-    async append(key, bytes, opts) {
-      enter(key, opts);
-      assertBytes(bytes, key);
-      run('append', key, () => appendOne.immediate(key, bytes));
+    async append(key, bytes) {
+      appendOne.immediate(key, bytes);
     },
-    async delete(key, opts) {
-      enter(key, opts);
-      run('delete', key, () => sql.delete.run(key));
+    async delete(key) {
+      sql.delete.run(key);
     },
-    async deleteMany(keys, opts) {
-      enter(undefined, opts);
-      assertValidKeys(keys);
-      if (keys.length === 0) return;
-      run('deleteMany', `(${keys.length} keys)`, () => deleteAll(keys));
+    async deleteMany(keys) {
+      if (keys.length > 0) deleteAll(keys);
     },
     async *list(prefix, opts) {
-      enter(undefined, opts);
-      assertValidPrefix(prefix);
       const end = prefix + PREFIX_END;
       let page = run('list', prefix, () => sql.firstPage.all(prefix, end, config.listPageSize));
       while (page.length > 0) {
@@ -397,81 +382,37 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
           yield key;
         }
         if (page.length < config.listPageSize) return;
-        enter(undefined, opts);
+        throwIfClosed();
+        throwIfAborted(opts?.signal);
         const last = page[page.length - 1]!;
         page = run('list', prefix, () => sql.nextPage.all(last, end, config.listPageSize));
       }
     },
     lock<T>(name: string, fn: () => Promise<T>, opts?: LockOptions): Promise<T> {
-      try {
-        enter(undefined, opts);
-        if (typeof name !== 'string' || name === '' || name.length > 512) {
-          throw new InvalidArgumentError('sqlite: a lock name must be a non-empty string of at most 512 characters');
-        }
-      } catch (e) {
-        return Promise.reject(e);
+      if (typeof name !== 'string' || name === '' || name.length > 512) {
+        throw new InvalidArgumentError('sqlite: a lock name must be a non-empty string of at most 512 characters');
       }
       const timeoutMs = opts?.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
       const deadline = Date.now() + timeoutMs;
       const signal = opts?.signal;
       // Holders in this process queue on an in-memory mutex first, so only one of them polls the table.
-      return localLocks.run(
-        name,
-        async () => {
-          const owner = newOwnerToken();
-          await takeLease(name, owner, deadline, signal);
-          const renew = setInterval(() => {
-            // A failed renewal (database busy) is retried on the next beat; the lease lasts lockTtlMs.
-            try {
-              if (!closed) sql.lockRenew.run(Date.now() + config.lockTtlMs, name, owner);
-            } catch {
-              /* next beat */
-            }
-          }, Math.max(50, Math.floor(config.lockTtlMs / 3)));
-          (renew as { unref?: () => void }).unref?.();
-          heartbeats.add(renew);
-          try {
-            return await fn();
-          } finally {
-            clearInterval(renew);
-            heartbeats.delete(renew);
-            if (!closed) run('release lock', name, () => sql.lockRelease.run(name, owner));
-          }
-        },
-        { signal, timeoutMs },
-      );
+      return localLocks.run(name, () => withLease(name, fn, deadline, signal), { signal, timeoutMs });
     },
-    async estimate(opts): Promise<StorageEstimate> {
-      enter(undefined, opts);
-      return run('estimate', '', () => {
-        const pages = Number(db.pragma('page_count', { simple: true }));
-        const pageSize = Number(db.pragma('page_size', { simple: true }));
-        return { usage: pages * pageSize };
-      });
+    async estimate(): Promise<StorageEstimate> {
+      const pages = Number(db.pragma('page_count', { simple: true }));
+      const pageSize = Number(db.pragma('page_size', { simple: true }));
+      return { usage: pages * pageSize };
     },
     async close() {
-      if (closed) return;
       closed = true;
       for (const h of heartbeats) clearInterval(h);
       heartbeats.clear();
-      run('close', '', () => db.close());
+      db.close();
     },
-  };
+  });
 }
 
 /** A lease owner id unique across processes: pid (when there is one) and random bits. */
 function newOwnerToken(): string {
-  const random = new Uint32Array(2);
-  crypto.getRandomValues(random);
-  const pid = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
-  return `pid ${pid}/${random[0]!.toString(16)}${random[1]!.toString(16)}`;
-}
-
-/** Waits `ms`, rejecting with `AbortError` when `signal` aborts first. */
-async function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  try {
-    await delay(ms, undefined, { signal });
-  } catch (e) {
-    throw new AbortError(undefined, { cause: signal?.reason ?? e });
-  }
+  return `pid ${processId() ?? 0}/${randomHex(8)}`;
 }

@@ -57,3 +57,34 @@ export async function forEachLimit<T>(
   if (failure) throw failure.error;
   throwIfAborted(signal);
 }
+
+/**
+ * Runs `fn` over `items` with at most `limit` in flight and waits for all of
+ * them to settle: on the first failure (or abort) no new item starts, the ones
+ * in flight finish, then that first failure is thrown. Unlike
+ * {@link mapLimit}, nothing is still running when it rejects, so a caller can
+ * clean up after a failed batch (temp files, half-sent pages) knowing no call
+ * of `fn` comes later.
+ */
+export async function forEachSettled<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        throwIfAborted(signal);
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  if (failure) throw failure.error;
+}
