@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'UNSUPPORTED_VERSION'
   | 'RTFS_SYNTAX'
   | HostileBundleCode
+  | 'ZIP_FORMAT'
   | 'QUOTA_EXCEEDED'
   | 'LOCK_TIMEOUT'
   | 'TIMEOUT'

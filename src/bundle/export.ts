@@ -35,7 +35,7 @@ import {
   RTFS_ENTRY,
   type ExtraRecord,
 } from './format.js';
-import { concatBytes } from './source.js';
+import { concatBytes } from '../zip/byte-reader.js';
 import { crc32 } from '../zip/crc32.js';
 import { encodeCentralHeader, encodeEnd, encodeLocalHeader, METHOD_DEFLATE, METHOD_STORE, type ZipEntryInfo } from '../zip/format.js';
 

@@ -22,7 +22,7 @@ import { canonicalize, parseJson, type JsonValue } from '../json/canonical.js';
 import { HostileBundleError, InvalidJsonError, UnsupportedVersionError } from '../errors.js';
 import { isSha256Hex } from '../hash.js';
 import { indexTextPieces } from '../archive/index-file.js';
-import { INDEX_VERSION } from '../archive/layout.js';
+import { hashOfObjectKey, INDEX_VERSION, OBJECT_KEY_PATTERN, objectKey } from '../archive/layout.js';
 
 /** The `format` field of every bundle manifest. */
 export const BUNDLE_FORMAT = 'archive-storage-bundle';
@@ -46,7 +46,6 @@ export const PROTOTYPE_KEYS: ReadonlySet<string> = /* @__PURE__ */ new Set([
   'prototype',
 ]);
 
-const OBJECT_NAME = /^objects\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.json$/;
 /** Two hex digits of every byte value. */
 const HEX2: readonly string[] = /* @__PURE__ */ Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
@@ -57,10 +56,8 @@ export type BundleEntryRef =
   | { kind: 'extra'; name: string }
   | { kind: 'object'; hash: string };
 
-/** The entry name of the object with `hash`. */
-export function objectEntryName(hash: string): string {
-  return `objects/${hash.slice(0, 2)}/${hash.slice(2, 4)}/${hash}.json`;
-}
+/** The entry name of the object with `hash`: its key in the archive's layout. */
+export const objectEntryName: (hash: string) => string = objectKey;
 
 const shown = (name: string) => JSON.stringify(name.length > 120 ? name.slice(0, 120) + '…' : name);
 
@@ -75,8 +72,8 @@ export function classifyEntryName(name: string): BundleEntryRef {
   if (name === MANIFEST_ENTRY) return { kind: 'manifest' };
   if (name === INDEX_ENTRY) return { kind: 'index' };
   if (EXTRA_ENTRIES.includes(name)) return { kind: 'extra', name };
-  const m = OBJECT_NAME.exec(name);
-  if (m && m[3]!.startsWith(m[1]! + m[2]!)) return { kind: 'object', hash: m[3]! };
+  const hash = hashOfObjectKey(name);
+  if (hash !== undefined) return { kind: 'object', hash };
 
   for (const segment of name.split(/[/\\]/)) {
     const bare = segment.replace(/\.[^.]*$/, '');
@@ -93,7 +90,7 @@ export function classifyEntryName(name: string): BundleEntryRef {
   else if (/^[A-Za-z]:/.test(name)) why = 'starts with a drive letter';
   else if (name.split('/').some((s) => s === '..' || s === '.')) why = "has a '.' or '..' segment";
   else if (name === '' || name.split('/').includes('')) why = 'has an empty segment';
-  else if (m) why = 'is filed under the wrong objects/<aa>/<bb>/ directory for its hash';
+  else if (OBJECT_KEY_PATTERN.test(name)) why = 'is filed under the wrong objects/<aa>/<bb>/ directory for its hash';
   throw new HostileBundleError('BUNDLE_UNSAFE_PATH', `entry ${shown(name)} ${why}`, name);
 }
 

@@ -1,15 +1,16 @@
 /**
- * CRC-32 (IEEE 802.3, the checksum of ZIP and gzip), lowercase-free: plain
- * unsigned 32-bit numbers.
+ * CRC-32 (IEEE 802.3, the checksum of ZIP and gzip) as plain unsigned 32-bit
+ * numbers.
  *
  * fflate computes CRCs internally but exports none, and its unzip never checks
- * them; the bundle reader needs its own. Slice-by-8 tables in JS everywhere;
- * in Node the native `zlib.crc32` (Node >= 20.15), reached lazily through
- * `process.getBuiltinModule` so that importing this module imports no `node:*`.
+ * them; the ZIP reader needs its own. Slice-by-8 tables in JS everywhere; in
+ * Node the native `zlib.crc32` (Node >= 20.15), reached lazily through
+ * `platform.ts`'s `nodeBuiltin`, so that importing this module imports no `node:*`.
  * Both give identical results (tested on the same inputs).
  *
  * @module
  */
+import { nodeBuiltin } from '../platform.js';
 
 /** 8 tables of 256 entries: table k maps a byte to its CRC contribution k bytes further on. */
 let tables: Uint32Array | undefined;
@@ -63,13 +64,8 @@ let nativeCrc32: NativeCrc32 | null | undefined;
 function getNativeCrc32(): NativeCrc32 | null {
   if (nativeCrc32 === undefined) {
     nativeCrc32 = null;
-    try {
-      const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-      const zlib = proc?.getBuiltinModule?.('node:zlib') as { crc32?: NativeCrc32 } | undefined;
-      if (zlib && typeof zlib.crc32 === 'function') nativeCrc32 = zlib.crc32;
-    } catch {
-      nativeCrc32 = null;
-    }
+    const zlib = nodeBuiltin<{ crc32?: NativeCrc32 }>('node:zlib');
+    if (zlib && typeof zlib.crc32 === 'function') nativeCrc32 = zlib.crc32;
   }
   return nativeCrc32;
 }
@@ -83,4 +79,9 @@ export function crc32(data: Uint8Array, crc = 0): number {
 /** True when a native CRC-32 is in use (for tests and benchmarks). */
 export function hasNativeCrc32(): boolean {
   return getNativeCrc32() !== null;
+}
+
+/** A CRC-32 as 8 lowercase hex digits, as messages show it. */
+export function crc32Hex(crc: number): string {
+  return (crc >>> 0).toString(16).padStart(8, '0');
 }

@@ -1,13 +1,13 @@
 /**
- * The ZIP records the bundle uses (PKWARE APPNOTE 6.3), encoded and decoded
- * by hand: fixed-size little-endian structures, nothing else.
+ * The ZIP records this package reads and writes (PKWARE APPNOTE 6.3),
+ * encoded and decoded by hand: fixed-size little-endian structures, nothing else.
  *
  * Every local header carries its CRC-32 and both sizes (no data descriptors):
  * a streaming reader then knows where each entry ends and what it must hold
  * without guessing. fflate's streaming `Zip` always defers sizes to a data
  * descriptor, and its `Unzip` finds the end of such an entry by scanning for a
- * signature that the entry's own bytes can contain, so the bundle writes the
- * container itself and uses fflate for DEFLATE only.
+ * signature that the entry's own bytes can contain, so the container is
+ * written here and fflate is used for DEFLATE only.
  *
  * Zip64 appears only where plain ZIP runs out: more than 65,534 entries, a
  * central directory beyond 4 GiB, or a local header beyond 4 GiB (its offset
@@ -27,7 +27,7 @@ export const EOCD_SIG = 0x06054b50;
 export const ZIP64_EOCD_SIG = 0x06064b50;
 /** Signature of the Zip64 end of central directory locator. */
 export const ZIP64_LOCATOR_SIG = 0x07064b50;
-/** Signature of a data descriptor (which the bundle never uses). */
+/** Signature of a data descriptor (never written, refused by the reader). */
 export const DATA_DESCRIPTOR_SIG = 0x08074b50;
 
 /** Fixed part of a local header, bytes. */
@@ -41,7 +41,7 @@ export const ZIP64_EOCD_SIZE = 56;
 /** Zip64 locator, bytes. */
 export const ZIP64_LOCATOR_SIZE = 20;
 
-/** Compression methods the bundle reads and writes. */
+/** Compression methods read and written. */
 export const METHOD_STORE = 0;
 export const METHOD_DEFLATE = 8;
 
@@ -67,7 +67,7 @@ export const MAX_U32 = 0xffffffff;
 
 /** What a ZIP record states about one entry. */
 export interface ZipEntryInfo {
-  /** Entry name (ASCII in bundles). */
+  /** Entry name (UTF-8). */
   name: string;
   /** 0 store, 8 deflate. */
   method: number;
@@ -81,7 +81,7 @@ export interface ZipEntryInfo {
 
 const encoder = /* @__PURE__ */ new TextEncoder();
 
-/** UTF-8 bytes of an entry name: bundle names are ASCII, encoded without a TextEncoder call per entry. */
+/** UTF-8 bytes of an entry name: ASCII names (the common case) are encoded without a TextEncoder call. */
 function nameBytes(name: string): Uint8Array {
   const out = new Uint8Array(name.length);
   for (let i = 0; i < name.length; i++) {
@@ -114,7 +114,7 @@ export function getU64(view: DataView, at: number): number {
 
 function assertEntryFits(entry: ZipEntryInfo): void {
   if (entry.size >= MAX_U32 || entry.compressedSize >= MAX_U32) {
-    throw new RangeError(`zip entry ${entry.name} is 4 GiB or more; bundles keep single entries below 4 GiB`);
+    throw new RangeError(`zip entry ${entry.name} is 4 GiB or more; this writer keeps single entries below 4 GiB (no Zip64 sizes)`);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * A strict, streaming ZIP reader for bundles: it walks the local headers in
+ * A strict, streaming ZIP reader: it walks the local headers in
  * order as the bytes arrive, then checks that the central directory and the
  * end records describe exactly the entries that were read — same names, same
  * order, same offsets, sizes and CRCs — and that nothing follows.
@@ -7,20 +7,23 @@
  * Why not fflate's `Unzip`: it returns names verbatim, never checks CRCs or
  * declared sizes, finds the end of a data-descriptor entry by scanning for a
  * signature, and ignores the central directory, which is what other unzip
- * tools trust. A bundle that shows one list of files to `unzip -l` and
- * another to the importer must be refused, so this reader compares both.
+ * tools trust. A zip that shows one list of files to `unzip -l` and
+ * another to its reader must be refused, so this reader compares both.
  *
  * The comparison keeps O(1) memory: each side feeds its records into three
- * running SHA-256 digests (layout, sizes, CRCs) that must agree at the end.
+ * running digests (layout, sizes, CRCs) that must agree at the end. The
+ * caller supplies the digest (a collision-resistant one such as SHA-256: a
+ * hostile zip must not be able to make two different directories agree), so
+ * this module depends on no hash implementation.
  *
- * It reads only what bundles use: store and deflate, no encryption, no data
- * descriptors, Zip64 end records; anything else is `BUNDLE_UNSUPPORTED`.
+ * It reads store and deflate, no encryption, no data descriptors, Zip64 end
+ * records; anything else is a {@link ZipFormatError} with reason `unsupported`.
  *
  * @module
  */
-import { HostileBundleError } from '../errors.js';
-import { createSha256, type Sha256Stream } from '../hash.js';
-import type { ByteReader } from '../bundle/source.js';
+import type { ByteReader } from './byte-reader.js';
+import { readEntryData, type ReadEntryDataOptions } from './entry-data.js';
+import { ZipFormatError, type ZipFeature } from './errors.js';
 import {
   CENTRAL_HEADER_SIG,
   CENTRAL_HEADER_SIZE,
@@ -60,12 +63,29 @@ const nameDecoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true, igno
 
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
-function malformed(message: string, entry?: string): HostileBundleError {
-  return new HostileBundleError('BUNDLE_MALFORMED', message, entry);
+function malformed(message: string, entry?: string): ZipFormatError {
+  return new ZipFormatError('malformed', message, { entry });
 }
 
-function unsupported(message: string, entry?: string): HostileBundleError {
-  return new HostileBundleError('BUNDLE_UNSUPPORTED', message, entry);
+function unsupported(feature: ZipFeature, message: string, details: { entry?: string; offset?: number; method?: number } = {}): ZipFormatError {
+  return new ZipFormatError('unsupported', message, { ...details, feature });
+}
+
+/** An incremental digest the reader compares the two sides with (e.g. SHA-256 from `archive-storage`'s `createSha256`). */
+export interface ZipDigest {
+  update(data: Uint8Array): unknown;
+  /** The digest of everything given; the digest is not used again after this. */
+  digest(): string;
+}
+
+/** Options of {@link ZipStreamReader}. */
+export interface ZipReaderOptions {
+  /** Most entries accepted; one more is `too-many-entries`. */
+  maxEntries: number;
+  /** See {@link ReadEntryDataOptions.maxCompressionRatio}. */
+  maxCompressionRatio: number;
+  /** Makes a fresh collision-resistant digest (six are used per zip). */
+  digest: () => ZipDigest;
 }
 
 /**
@@ -75,9 +95,15 @@ function unsupported(message: string, entry?: string): HostileBundleError {
  * per entry is a few stores, not three hash calls.
  */
 class Fingerprint {
-  private readonly layout = new Digest();
-  private readonly sizes = new Digest();
-  private readonly crcs = new Digest();
+  private readonly layout: Digest;
+  private readonly sizes: Digest;
+  private readonly crcs: Digest;
+
+  constructor(digest: () => ZipDigest) {
+    this.layout = new Digest(digest());
+    this.sizes = new Digest(digest());
+    this.crcs = new Digest(digest());
+  }
 
   add(e: ZipEntryInfo & { offset: number }, nameBytes: Uint8Array): void {
     const l = this.layout.reserve(14 + nameBytes.length);
@@ -102,12 +128,13 @@ const DIGEST_FLUSH = 64 * 1024;
 /** Largest record: 14 bytes of fixed fields and a name of up to 65,535 bytes. */
 const MAX_RECORD = 14 + 0xffff;
 
-/** A SHA-256 fed through a buffer. */
+/** A digest fed through a buffer. */
 class Digest {
-  private readonly hash: Sha256Stream = createSha256();
   private readonly bytes = new Uint8Array(DIGEST_FLUSH + MAX_RECORD);
   private readonly view = new DataView(this.bytes.buffer);
   private at = 0;
+
+  constructor(private readonly hash: ZipDigest) {}
 
   /** Room for a record of `n` bytes at `at` (fill it before the next call). */
   reserve(n: number): { bytes: Uint8Array; view: DataView; at: number } {
@@ -132,14 +159,18 @@ function decodeName(bytes: Uint8Array, offset: number): string {
   try {
     return nameDecoder.decode(bytes);
   } catch {
-    throw new HostileBundleError('BUNDLE_UNSAFE_PATH', `the entry at byte ${offset} has a name that is not valid UTF-8`);
+    throw new ZipFormatError('unsafe-name', `the entry at byte ${offset} has a name that is not valid UTF-8`, { offset });
   }
 }
 
-/** Reads a bundle's ZIP structure from a {@link ByteReader}, one entry at a time. */
+/**
+ * Reads a ZIP from a {@link ByteReader}, one entry at a time: `next()` gives
+ * an entry's header, `readData()` its checked data, `finish()` checks the
+ * central directory and the end records against what was read.
+ */
 export class ZipStreamReader {
-  private readonly local = new Fingerprint();
-  private readonly central = new Fingerprint();
+  private readonly local: Fingerprint;
+  private readonly central: Fingerprint;
   private count = 0;
   /** Where the current entry's data ends: the caller must have consumed up to here before `next()`. */
   private expectedPosition = 0;
@@ -149,8 +180,11 @@ export class ZipStreamReader {
 
   constructor(
     private readonly bytes: ByteReader,
-    private readonly maxEntries: number,
-  ) {}
+    private readonly options: ZipReaderOptions,
+  ) {
+    this.local = new Fingerprint(options.digest);
+    this.central = new Fingerprint(options.digest);
+  }
 
   /** Entries read so far. */
   get entries(): number {
@@ -168,15 +202,15 @@ export class ZipStreamReader {
       throw new Error(`internal: entry data not consumed (at ${this.bytes.position}, expected ${this.expectedPosition})`);
     }
     const offset = this.bytes.position;
-    if (offset === 0 && (await this.bytes.atEnd())) throw malformed('the bundle is empty (0 bytes)');
+    if (offset === 0 && (await this.bytes.atEnd())) throw new ZipFormatError('empty', 'the zip is empty (0 bytes)', { offset });
     const sig = readU32(await this.bytes.read(4, 'an entry signature'), 0);
     if (sig !== LOCAL_HEADER_SIG) {
-      if (offset === 0) throw malformed('this is not a bundle: a ZIP file starts with the bytes "PK\\x03\\x04"');
+      if (offset === 0) throw new ZipFormatError('not-a-zip', 'this is not a zip: a ZIP file starts with the bytes "PK\\x03\\x04"', { offset });
       if (sig === CENTRAL_HEADER_SIG || sig === EOCD_SIG || sig === ZIP64_EOCD_SIG) {
         this.pendingSig = sig;
         return null;
       }
-      if (sig === DATA_DESCRIPTOR_SIG) throw unsupported(`a data descriptor at byte ${offset}: bundles never use them`);
+      if (sig === DATA_DESCRIPTOR_SIG) throw unsupported('data-descriptor', `a data descriptor at byte ${offset}: this reader needs the sizes in the local headers`, { offset });
       throw malformed(`unexpected bytes at offset ${offset}: neither an entry nor the central directory`);
     }
     const h = await this.bytes.read(LOCAL_HEADER_SIZE - 4, 'a local header');
@@ -193,15 +227,20 @@ export class ZipStreamReader {
     await this.bytes.skip(extraLength, 'an extra field');
 
     this.count++;
-    if (this.count > this.maxEntries) {
-      throw new HostileBundleError('BUNDLE_TOO_MANY_ENTRIES', `the bundle has more than ${this.maxEntries} entries (the configured limit)`, name);
+    const { maxEntries } = this.options;
+    if (this.count > maxEntries) {
+      throw new ZipFormatError('too-many-entries', `the zip has more than ${maxEntries} entries (the configured limit)`, { entry: name, offset, limit: maxEntries });
     }
-    if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) throw unsupported(`entry ${name} is encrypted`, name);
+    if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) throw unsupported('encryption', `entry ${name} is encrypted`, { entry: name, offset });
     if (flags & FLAG_DATA_DESCRIPTOR) {
-      throw unsupported(`entry ${name} defers its sizes to a data descriptor; bundles state them in the header (was this zip made by another tool?)`, name);
+      throw unsupported('data-descriptor', `entry ${name} defers its sizes to a data descriptor; this reader needs them in the local header`, { entry: name, offset });
     }
-    if (method !== METHOD_STORE && method !== METHOD_DEFLATE) throw unsupported(`entry ${name} uses compression method ${method}; bundles use store (0) or deflate (8)`, name);
-    if (compressedSize === MAX_U32 || size === MAX_U32) throw unsupported(`entry ${name} has Zip64 sizes (4 GiB or more); bundle entries stay below 4 GiB`, name);
+    if (method !== METHOD_STORE && method !== METHOD_DEFLATE) {
+      throw unsupported('method', `entry ${name} uses compression method ${method}; this reader reads store (0) and deflate (8)`, { entry: name, offset, method });
+    }
+    if (compressedSize === MAX_U32 || size === MAX_U32) {
+      throw unsupported('zip64-entry', `entry ${name} has Zip64 sizes (4 GiB or more); this reader reads entries below 4 GiB`, { entry: name, offset });
+    }
 
     const dataOffset = this.bytes.position;
     this.expectedPosition = dataOffset + compressedSize;
@@ -209,8 +248,17 @@ export class ZipStreamReader {
   }
 
   /**
+   * The data of `entry` (the one `next()` just gave), checked: sizes, ratio,
+   * CRC-32 (see {@link readEntryData}). Call it, or skip exactly
+   * `compressedSize` bytes, before the next `next()`.
+   */
+  readData(entry: LocalEntry, options: Omit<ReadEntryDataOptions, 'maxCompressionRatio'> = {}): Promise<Uint8Array | undefined> {
+    return readEntryData(this.bytes, entry, { ...options, maxCompressionRatio: this.options.maxCompressionRatio });
+  }
+
+  /**
    * Reads the central directory and the end records after the last entry and
-   * checks them against the entries read; throws `HostileBundleError` on any
+   * checks them against the entries read; throws {@link ZipFormatError} on any
    * disagreement or on bytes after the end record.
    */
   async finish(): Promise<void> {
@@ -237,7 +285,7 @@ export class ZipStreamReader {
       const extra = await this.bytes.read(extraLength, 'a central directory extra field');
       if (offset === MAX_U32) offset = zip64Offset(extra, compressedSize === MAX_U32, size === MAX_U32, name);
       await this.bytes.skip(commentLength, 'a central directory comment');
-      if (disk !== 0 && disk !== MAX_U16) throw unsupported('multi-disk (split) zips are not supported', name);
+      if (disk !== 0 && disk !== MAX_U16) throw unsupported('multi-disk', 'multi-disk (split) zips are not supported', { entry: name });
       cdCount++;
       if (cdCount > this.count) throw malformed(`the central directory lists ${name}, beyond the ${this.count} entries the zip holds`, name);
       this.central.add({ name, method, crc, compressedSize, size, offset }, nameBytes);
@@ -251,10 +299,10 @@ export class ZipStreamReader {
       throw malformed('the central directory names different entries (or order, or offsets) than the zip holds: unzip tools would see other files than the importer');
     }
     if (localSizes !== centralSizes) {
-      throw new HostileBundleError('BUNDLE_SIZE_MISMATCH', 'the central directory declares other sizes than the entry headers');
+      throw new ZipFormatError('size-mismatch', 'the central directory declares other sizes than the entry headers');
     }
     if (localCrcs !== centralCrcs) {
-      throw new HostileBundleError('BUNDLE_CRC_MISMATCH', 'the central directory declares other CRC-32s than the entry headers');
+      throw new ZipFormatError('crc-mismatch', 'the central directory declares other CRC-32s than the entry headers');
     }
 
     let zip64: { count: number; cdSize: number; cdOffset: number } | undefined;
@@ -262,20 +310,20 @@ export class ZipStreamReader {
       const recordOffset = this.bytes.position - 4;
       const r = view(await this.bytes.read(ZIP64_EOCD_SIZE - 4, 'the Zip64 end record'));
       const recordSize = getU64(r, 0);
-      if (recordSize !== ZIP64_EOCD_SIZE - 12) throw unsupported('the Zip64 end record carries extensible data');
-      if (r.getUint32(12, true) !== 0 || r.getUint32(16, true) !== 0) throw unsupported('multi-disk (split) zips are not supported');
+      if (recordSize !== ZIP64_EOCD_SIZE - 12) throw unsupported('zip64-extensible-data', 'the Zip64 end record carries extensible data');
+      if (r.getUint32(12, true) !== 0 || r.getUint32(16, true) !== 0) throw unsupported('multi-disk', 'multi-disk (split) zips are not supported');
       const onDisk = getU64(r, 20);
       zip64 = { count: getU64(r, 28), cdSize: getU64(r, 36), cdOffset: getU64(r, 44) };
       if (onDisk !== zip64.count) throw malformed('the Zip64 end record disagrees with itself about the entry count');
       if (view(await this.bytes.read(4, 'the Zip64 locator')).getUint32(0, true) !== ZIP64_LOCATOR_SIG) throw malformed('the Zip64 end record is not followed by its locator');
       const l = view(await this.bytes.read(ZIP64_LOCATOR_SIZE - 4, 'the Zip64 locator'));
-      if (l.getUint32(0, true) !== 0 || l.getUint32(12, true) !== 1) throw unsupported('multi-disk (split) zips are not supported');
+      if (l.getUint32(0, true) !== 0 || l.getUint32(12, true) !== 1) throw unsupported('multi-disk', 'multi-disk (split) zips are not supported');
       if (getU64(l, 4) !== recordOffset) throw malformed('the Zip64 locator points elsewhere than the Zip64 end record');
       sig = view(await this.bytes.read(4, 'the end record')).getUint32(0, true);
     }
     if (sig !== EOCD_SIG) throw malformed(`unexpected bytes at offset ${this.bytes.position - 4}: expected the end of central directory record`);
     const e = view(await this.bytes.read(EOCD_SIZE - 4, 'the end record'));
-    if (e.getUint16(0, true) !== 0 || e.getUint16(2, true) !== 0) throw unsupported('multi-disk (split) zips are not supported');
+    if (e.getUint16(0, true) !== 0 || e.getUint16(2, true) !== 0) throw unsupported('multi-disk', 'multi-disk (split) zips are not supported');
     const agrees = (field: number, actual: number, max: number, what: string) => {
       if (field === actual || (zip64 !== undefined && field === max)) return;
       throw malformed(`the end record says the ${what} is ${field}, but it is ${actual}`);
