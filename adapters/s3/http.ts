@@ -6,8 +6,9 @@
  * @module
  */
 import { AwsClient } from 'aws4fetch';
-import { AbortError, ArchiveStorageError, BackendError, NotFoundError, QuotaExceededError, TimeoutError } from '../../src/errors.js';
+import { ArchiveStorageError, BackendError, NotFoundError, QuotaExceededError, TimeoutError, throwIfAborted } from '../../src/errors.js';
 import { sha256Hex } from '../../src/hash.js';
+import { abortErrorOf, anySignal, sleep } from '../../src/internal/abort.js';
 import { parseS3Error } from './xml.js';
 
 /** Credentials of an S3 access key. */
@@ -97,9 +98,9 @@ export class S3Transport {
     const url = this.url(req.key, req.query);
     let lastFailure: unknown;
     for (let attempt = 0; ; attempt++) {
-      throwIfUserAborted(req.signal);
+      throwIfAborted(req.signal);
       const timeout = timeoutSignal(timeoutMs);
-      const signal = req.signal ? anySignal([req.signal, timeout.signal]) : timeout.signal;
+      const signal = anySignal(req.signal, timeout.signal)!;
       let retryAfterMs: number | undefined;
       try {
         const signed = await this.client.sign(url, { method: req.method, headers, body: req.body as BodyInit | undefined, signal });
@@ -113,7 +114,7 @@ export class S3Transport {
           return { status: res.status, headers: res.headers, body };
         }
       } catch (e) {
-        if (req.signal?.aborted) throw new AbortError(undefined, { cause: req.signal.reason });
+        if (req.signal?.aborted) throw abortErrorOf(req.signal);
         if (e instanceof ArchiveStorageError) throw e;
         lastFailure = timeout.signal.aborted
           ? new TimeoutError(`s3: ${req.what}: no answer from ${this.config.endpoint.host} within ${timeoutMs} ms (after ${attempt + 1} attempt(s))`, { cause: e })
@@ -164,30 +165,11 @@ export class S3Transport {
   }
 }
 
-function throwIfUserAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
-}
-
 /** A signal that aborts after `ms`, with a clear() so a finished attempt leaves no timer behind. */
 function timeoutSignal(ms: number): { signal: AbortSignal; clear(): void } {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(new Error(`timed out after ${ms} ms`)), ms);
   return { signal: ctl.signal, clear: () => clearTimeout(timer) };
-}
-
-/** AbortSignal.any where the platform has it, else a small equivalent. */
-function anySignal(signals: AbortSignal[]): AbortSignal {
-  const native = (AbortSignal as { any?: (s: AbortSignal[]) => AbortSignal }).any;
-  if (native) return native.call(AbortSignal, signals);
-  const ctl = new AbortController();
-  for (const s of signals) {
-    if (s.aborted) {
-      ctl.abort(s.reason);
-      break;
-    }
-    s.addEventListener('abort', () => ctl.abort(s.reason), { once: true });
-  }
-  return ctl.signal;
 }
 
 /** Retry-After in ms (seconds or an HTTP date); undefined when absent or unreadable. */
@@ -198,18 +180,16 @@ function parseRetryAfter(value: string | null): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-/** Waits `ms`, rejecting with `AbortError` when `signal` aborts first. */
-export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortError(undefined, { cause: signal.reason }));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortError(undefined, { cause: signal?.reason }));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Standard base64 (with padding) of a few bytes, such as the Content-MD5 digest. */
+export function base64(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += BASE64[(n >> 18) & 63]! + BASE64[(n >> 12) & 63]!;
+    out += i + 1 < bytes.length ? BASE64[(n >> 6) & 63]! : '=';
+    out += i + 2 < bytes.length ? BASE64[n & 63]! : '=';
+  }
+  return out;
 }

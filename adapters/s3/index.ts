@@ -24,19 +24,15 @@
  * @module
  */
 import { md5 } from '@noble/hashes/legacy.js';
-import {
-  assertBytes,
-  assertValidKey,
-  assertValidPrefix,
-  assertWriteEntries,
-  type AdapterCapabilities,
-  type CallOptions,
-  type StorageAdapter,
-  type WriteEntry,
-} from '../../src/adapter/contract.js';
-import { ArchiveStorageError, BackendError, ClosedError, InvalidArgumentError, throwIfAborted } from '../../src/errors.js';
+import { assertValidKey, type AdapterCapabilities, type StorageAdapter } from '../../src/adapter/contract.js';
+import { defineAdapter } from '../../src/adapter/define.js';
+import { BackendError, ClosedError, InvalidArgumentError, throwIfAborted } from '../../src/errors.js';
+import { sleep } from '../../src/internal/abort.js';
 import { KeyedMutex } from '../../src/internal/mutex.js';
-import { S3Transport, sleep, type S3Credentials, type S3Response } from './http.js';
+import { forEachSettled } from '../../src/internal/pool.js';
+import { randomId } from '../../src/internal/random-id.js';
+import { globalFetch } from '../../src/platform.js';
+import { S3Transport, base64, type S3Credentials, type S3Response } from './http.js';
 import { S3XmlError, deleteObjectsBody, parseDeleteResult, parseListObjectsV2, parseS3Error } from './xml.js';
 
 export type { S3Credentials } from './http.js';
@@ -120,13 +116,9 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
     cfg.conditionalWrites === 'auto' ? undefined : Promise.resolve(cfg.conditionalWrites === 'always');
   /** Set once any answer proved the bucket exists, so a 404 on HEAD can be read as "no such key". */
   let bucketSeen = false;
+  const label = `s3 adapter on bucket ${options.bucket}`;
+  /** Set by close: a listing stops before its next page. */
   let closed = false;
-
-  const enter = (key: string | undefined, opts: CallOptions | undefined) => {
-    if (closed) throw new ClosedError(`s3 adapter on bucket ${options.bucket} is closed`);
-    throwIfAborted(opts?.signal);
-    if (key !== undefined) assertValidKey(key);
-  };
   const seen = <T extends S3Response>(res: T): T => {
     if (res.status < 300 || res.status === 304 || parseS3Error(decode(res.body))?.code === 'NoSuchKey') bucketSeen = true;
     return res;
@@ -161,7 +153,7 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
 
   /** Whether the server honours `If-None-Match: *` on PUT: two conditional PUTs of a scratch key. */
   async function probeConditionalWrites(signal: AbortSignal | undefined): Promise<boolean> {
-    const probe = `.archive-storage-probe-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+    const probe = `.archive-storage-probe-${Date.now().toString(36)}${randomId(8)}`;
     try {
       const first = await put(probe, new Uint8Array([1]), signal, true);
       if (first.status === 501 || first.status === 400) return false;
@@ -245,63 +237,59 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
     });
   }
 
-  return {
+  return defineAdapter({
     name: 's3',
+    label,
     capabilities: CAPABILITIES,
+    // Failures the transport has not typed already (none are expected): a BackendError naming the call.
+    mapError: (e, call) => new BackendError(`s3: ${call} failed: ${String(e)}`, { cause: e }),
     async read(key, opts) {
-      enter(key, opts);
       const res = seen(await http.send({ method: 'GET', key: prefix + key, signal: opts?.signal, what: `read ${key}` }));
       if (res.status === 200) return res.body;
       if (res.status === 404 && parseS3Error(decode(res.body))?.code !== 'NoSuchBucket') return undefined;
       throw http.failure(res, `read ${key}`);
     },
-    async has(key, opts) {
-      enter(key, opts);
+    has(key, opts) {
       return head(key, opts?.signal);
     },
     async write(key, bytes, opts) {
-      enter(key, opts);
-      assertBytes(bytes, key);
       const res = await put(key, bytes, opts?.signal);
       if (res.status !== 200) throw http.failure(res, `write ${key}`);
     },
-    async writeMany(entries: readonly WriteEntry[], opts) {
-      enter(undefined, opts);
-      // Every key and value is checked before the first PUT: a bad entry stores nothing.
-      assertWriteEntries(entries);
-      await eachLimited('writeMany', entries, cfg.concurrency, opts?.signal, async ({ key, bytes }) => {
-        const res = await put(key, bytes, opts?.signal);
-        if (res.status !== 200) throw http.failure(res, `write ${key}`);
-      });
+    async writeMany(entries, opts) {
+      // defineAdapter checked every key and value before the first PUT: a bad entry stores nothing.
+      await forEachSettled(
+        entries,
+        cfg.concurrency,
+        async ({ key, bytes }) => {
+          const res = await put(key, bytes, opts?.signal);
+          if (res.status !== 200) throw http.failure(res, `write ${key}`);
+        },
+        opts?.signal,
+      );
     },
-    async create(key, bytes, opts) {
-      enter(key, opts);
-      assertBytes(bytes, key);
+    create(key, bytes, opts) {
       return createIfAbsent(key, bytes, opts?.signal);
     },
     async delete(key, opts) {
-      enter(key, opts);
       const res = seen(await http.send({ method: 'DELETE', key: prefix + key, signal: opts?.signal, what: `delete ${key}` }));
       if (res.status === 204 || res.status === 200) return;
       if (res.status === 404 && parseS3Error(decode(res.body))?.code === 'NoSuchKey') return;
       throw http.failure(res, `delete ${key}`);
     },
-    async deleteMany(keys: readonly string[], opts) {
-      enter(undefined, opts);
+    async deleteMany(keys, opts) {
       if (!Array.isArray(keys)) throw new InvalidArgumentError('s3: deleteMany expects an array of keys');
-      // Every key is checked before the first request: a bad key deletes nothing.
-      for (const key of keys) assertValidKey(key);
+      // defineAdapter checked every key before the first request: a bad key deletes nothing.
       const unique = [...new Set(keys)];
       const pages: string[][] = [];
       for (let i = 0; i < unique.length; i += DELETE_PAGE_KEYS) pages.push(unique.slice(i, i + DELETE_PAGE_KEYS));
-      await eachLimited('deleteMany', pages, Math.min(cfg.concurrency, DELETE_PAGES_IN_FLIGHT), opts?.signal, (page) => deletePage(page, opts?.signal));
+      await forEachSettled(pages, Math.min(cfg.concurrency, DELETE_PAGES_IN_FLIGHT), (page) => deletePage(page, opts?.signal), opts?.signal);
     },
     async *list(listPrefix, opts) {
-      enter(undefined, opts);
-      assertValidPrefix(listPrefix);
       let token: string | undefined;
       do {
-        enter(undefined, opts);
+        if (closed) throw new ClosedError(`${label} is closed`);
+        throwIfAborted(opts?.signal);
         const query: Record<string, string> = { 'list-type': '2', prefix: prefix + listPrefix, 'max-keys': String(cfg.listPageSize) };
         if (token !== undefined) query['continuation-token'] = token;
         const res = seen(await http.send({ method: 'GET', query, signal: opts?.signal, what: `list ${listPrefix || '(all)'}` }));
@@ -325,7 +313,7 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
     async close() {
       closed = true;
     },
-  };
+  });
 }
 
 interface Checked {
@@ -368,7 +356,7 @@ function checkOptions(o: S3AdapterOptions): Checked {
       throw bad(`prefix ${JSON.stringify(o.prefix)} must be up to 512 characters of '/'-separated segments of A-Z a-z 0-9 . _ ~ -`);
     }
   }
-  const fetchImpl = o.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch?.bind(globalThis);
+  const fetchImpl = o.fetch ?? globalFetch();
   if (typeof fetchImpl !== 'function') throw bad('no fetch in this runtime: pass options.fetch');
   const conditionalWrites = o.conditionalWrites ?? 'auto';
   if (!['auto', 'always', 'never'].includes(conditionalWrites)) throw bad(`conditionalWrites must be 'auto', 'always' or 'never'`);
@@ -406,38 +394,3 @@ function isValidKey(key: string): boolean {
 const decoder = new TextDecoder();
 const decode = (bytes: Uint8Array) => decoder.decode(bytes);
 const encoder = new TextEncoder();
-
-/** Standard base64 of a few bytes (a digest), with the `btoa` of Node and browsers. */
-function base64(bytes: Uint8Array): string {
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
-/**
- * Runs `fn` over `items` with at most `limit` in flight. On the first failure no
- * new item starts; the ones in flight finish, then that first failure is thrown.
- */
-async function eachLimited<T>(
-  what: string,
-  items: readonly T[],
-  limit: number,
-  signal: AbortSignal | undefined,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < items.length) {
-      const item = items[next++]!;
-      try {
-        throwIfAborted(signal);
-        await fn(item);
-      } catch (e) {
-        failure ??= { error: e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error instanceof ArchiveStorageError ? failure.error : new BackendError(`s3: ${what} failed: ${String(failure.error)}`, { cause: failure.error });
-}
