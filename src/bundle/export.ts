@@ -22,6 +22,7 @@ import { canonicalBytes } from '../json/canonical.js';
 import { CorruptObjectError, InvalidArgumentError, throwIfAborted } from '../errors.js';
 import { sha256Hex } from '../hash.js';
 import { downloadBlob } from '../internal/download.js';
+import { blobConstructor, readableStreamConstructor } from '../platform.js';
 import type { ContentArchive, Progress } from '../archive/types.js';
 import {
   BACKUP_ENTRY,
@@ -279,8 +280,10 @@ export async function* exportBundle(archive: ContentArchive, options: ExportBund
 
 /** {@link exportBundle} as a `ReadableStream` (pull-driven: backpressure from the consumer; cancel stops the export). */
 export function exportBundleStream(archive: ContentArchive, options: ExportBundleOptions = {}): ReadableStream<Uint8Array> {
+  const Stream = readableStreamConstructor();
+  if (!Stream) throw new InvalidArgumentError('exportBundleStream needs ReadableStream, which this runtime lacks: iterate exportBundle() instead');
   const it = exportBundle(archive, options);
-  return new ReadableStream<Uint8Array>(
+  return new Stream<Uint8Array>(
     {
       async pull(controller) {
         const r = await it.next();
@@ -300,19 +303,21 @@ const BLOB_BATCH = 16 * 1024 * 1024;
 
 /** {@link exportBundle} into a `Blob` of type `application/zip` (e.g. for a download or an upload). */
 export async function exportBundleToBlob(archive: ContentArchive, options: ExportBundleOptions = {}): Promise<Blob> {
-  let blob = new Blob([], { type: 'application/zip' });
+  const BlobCtor = blobConstructor();
+  if (!BlobCtor) throw new InvalidArgumentError('exportBundleToBlob needs Blob, which this runtime lacks: iterate exportBundle() instead');
+  let blob = new BlobCtor([], { type: 'application/zip' });
   let parts: Uint8Array[] = [];
   let partBytes = 0;
   for await (const chunk of exportBundle(archive, options)) {
     parts.push(chunk);
     partBytes += chunk.length;
     if (partBytes >= BLOB_BATCH) {
-      blob = new Blob([blob, ...(parts as Uint8Array<ArrayBuffer>[])], { type: 'application/zip' });
+      blob = new BlobCtor([blob, ...(parts as Uint8Array<ArrayBuffer>[])], { type: 'application/zip' });
       parts = [];
       partBytes = 0;
     }
   }
-  return new Blob([blob, ...(parts as Uint8Array<ArrayBuffer>[])], { type: 'application/zip' });
+  return new BlobCtor([blob, ...(parts as Uint8Array<ArrayBuffer>[])], { type: 'application/zip' });
 }
 
 /** What {@link exportBundleToFileHandle} needs of a file handle (a `FileSystemFileHandle` from `showSaveFilePicker` or OPFS). */

@@ -11,8 +11,9 @@
  * @module
  */
 import type { CallOptions, StorageAdapter } from '../adapter/contract.js';
-import { NotFoundError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { downloadBlob } from '../internal/download.js';
+import { blobConstructor } from '../platform.js';
 import type { ReadBackupOptions, StorageBackupData, ValidatedBackup } from './backup-types.js';
 import { backupToBytes, parseBackup } from './document.js';
 
@@ -37,7 +38,9 @@ export async function readBackup(adapter: StorageAdapter, key: string, options?:
 
 /** The backup as a JSON `Blob` (validated first). */
 export function backupToBlob(data: StorageBackupData): Blob {
-  return new Blob([backupToBytes(data) as Uint8Array<ArrayBuffer>], { type: BACKUP_MIME_TYPE });
+  const BlobCtor = blobConstructor();
+  if (!BlobCtor) throw new InvalidArgumentError('backupToBlob needs Blob, which this runtime lacks: use backupToBytes instead');
+  return new BlobCtor([backupToBytes(data) as Uint8Array<ArrayBuffer>], { type: BACKUP_MIME_TYPE });
 }
 
 /** A file name for a backup: `intent-graph-<ISO time of its timestamp>.json`, safe on every platform. */
