@@ -61,8 +61,21 @@ export interface AdapterDefinition extends AdapterCalls {
   unusable?(): Error | undefined;
 }
 
-/** Builds a {@link StorageAdapter} from a backend's calls; see the module doc. */
-export function defineAdapter(definition: AdapterDefinition): StorageAdapter {
+/**
+ * Runs one of a backend's own calls beyond the contract (e.g. OPFS `compact`)
+ * behind the same prologue and error mapping as the contract's calls. `call`
+ * names it in error messages.
+ */
+export type GuardedCall = <T>(call: string, options: CallOptions | undefined, run: () => Promise<T>) => Promise<T>;
+
+/**
+ * Builds a {@link StorageAdapter} from a backend's calls; see the module doc.
+ * `extend`, when given, returns extra methods to add to the adapter; it gets
+ * a {@link GuardedCall} to give them the adapter's prologue.
+ */
+export function defineAdapter(definition: AdapterDefinition): StorageAdapter;
+export function defineAdapter<E extends object>(definition: AdapterDefinition, extend: (guarded: GuardedCall) => E): StorageAdapter & E;
+export function defineAdapter<E extends object>(definition: AdapterDefinition, extend?: (guarded: GuardedCall) => E): StorageAdapter {
   const d = definition;
   const label = d.label ?? `${d.name} adapter`;
   let closed = false;
@@ -182,6 +195,13 @@ export function defineAdapter(definition: AdapterDefinition): StorageAdapter {
       enter(options);
       return guard(() => 'estimate', () => estimate(options));
     };
+  }
+  if (extend) {
+    const guarded: GuardedCall = async (call, options, run) => {
+      enter(options);
+      return guard(() => call, run);
+    };
+    Object.assign(adapter, extend(guarded));
   }
   return adapter;
 }

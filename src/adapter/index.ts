@@ -7,5 +7,5 @@
  */
 export * from './contract.js';
 export { writeBatch, writeEach, hasEach, deleteEach } from './batch.js';
-export { defineAdapter, type AdapterCalls, type AdapterDefinition } from './define.js';
+export { defineAdapter, type AdapterCalls, type AdapterDefinition, type GuardedCall } from './define.js';
 export { abortable } from '../internal/abort.js';
