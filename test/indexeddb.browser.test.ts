@@ -262,8 +262,15 @@ describe('indexeddb adapter in Chromium', () => {
     expect(await codeOf(adapter.write('k', enc.encode('w')))).toBe('STORAGE_CLEARED');
   });
 
-  it('refuses a missing name with a typed error', () => {
+  it('refuses a missing name with INVALID_ARGUMENT, like every adapter refuses bad options', () => {
     expect(() => indexedDbAdapter({ name: '' })).toThrow(/non-empty database name/);
+    let caught: unknown;
+    try {
+      indexedDbAdapter({ name: '' });
+    } catch (e) {
+      caught = e;
+    }
+    expect(isArchiveStorageError(caught, 'INVALID_ARGUMENT')).toBe(true);
   });
 
   it('estimate and requestPersistentStorage report numbers', async () => {

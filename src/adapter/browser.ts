@@ -1,54 +1,60 @@
 /**
- * What the browser adapters (IndexedDB, OPFS) share: Web Locks with timeout and
+ * What the browser adapters (IndexedDB, OPFS) share: their call queues (a
+ * {@link Batcher} whose callers may stop waiting), Web Locks with timeout and
  * abort, the storage estimate / persistence helpers, and the mapping of DOM
  * errors to the SDK's typed errors.
  *
- * Every browser global is read when a function is called, never at import
- * time, so importing this module in Node is harmless.
+ * Every browser global is read through `platform.ts` when a function is
+ * called, never at import time, so importing this module in Node is harmless.
  *
  * @module
  */
 import type { LockOptions, StorageEstimate } from './contract.js';
 import {
-  AbortError,
   ArchiveStorageError,
   BackendError,
   LockTimeoutError,
   QuotaExceededError,
   throwIfAborted,
 } from '../errors.js';
+import { abortable, abortErrorOf } from '../internal/abort.js';
+import { Batcher, type BatcherOptions } from '../internal/batcher.js';
+import type { Deferred } from '../internal/deferred.js';
+import { storageManager, webLocks } from '../platform.js';
 
 /** Default time a browser adapter waits for a lock before `LockTimeoutError`. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
-/** A promise with its resolve and reject exposed (for queues that settle callers later). */
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
+/**
+ * One call waiting in a browser adapter's queue: its caller is settled through
+ * `done`; when `signal` aborts while it waits, the caller gets `AbortError` at
+ * once and the call is dropped before it reaches the storage.
+ */
+export interface QueuedCall<T> {
+  done: Deferred<T>;
+  signal: AbortSignal | undefined;
 }
 
-/** Makes a {@link Deferred}. */
-export function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
+/**
+ * A {@link Batcher} of {@link QueuedCall}s: calls whose signal aborted while
+ * they waited are skipped (and their `done` rejected with `AbortError`).
+ */
+export function callQueue<I extends QueuedCall<unknown>>(options: Omit<BatcherOptions<I>, 'skip' | 'onSkip'>): Batcher<I> {
+  return new Batcher<I>({
+    ...options,
+    skip: (call) => call.signal?.aborted === true,
+    onSkip: (call) => call.done.reject(abortErrorOf(call.signal)),
   });
-  return { promise, resolve, reject };
 }
 
-/** `navigator.locks` when this context has the Web Locks API, else undefined. */
-export function webLocks(): LockManager | undefined {
-  const nav = (globalThis as { navigator?: Navigator }).navigator;
-  const locks = nav?.locks;
-  return locks && typeof locks.request === 'function' ? locks : undefined;
-}
-
-/** `navigator.storage` when this context has the Storage API, else undefined. */
-function storageManager(): StorageManager | undefined {
-  return (globalThis as { navigator?: Navigator }).navigator?.storage;
+/**
+ * Queues `call` and resolves with its result. The caller stops waiting when
+ * its signal aborts (`AbortError`); a call already handed to a batch still
+ * lands with that batch, as a whole.
+ */
+export function enqueueCall<T, I extends QueuedCall<unknown>>(queue: Batcher<I>, call: I & QueuedCall<T>): Promise<T> {
+  queue.push(call);
+  return abortable(call.done.promise, call.signal);
 }
 
 /**
@@ -80,7 +86,7 @@ export async function withWebLock<T>(name: string, fn: () => Promise<T>, options
     });
   } catch (error) {
     if (!granted && timedOut) throw new LockTimeoutError(`lock "${name}" not acquired within ${timeoutMs} ms`, { cause: error });
-    if (!granted && options?.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+    if (!granted && options?.signal?.aborted) throw abortErrorOf(options.signal);
     throw error;
   } finally {
     clearTimeout(timer);
