@@ -7,10 +7,12 @@ import { openArchive } from 'archive-storage';
 import { nodeFsAdapter } from 'archive-storage/adapters/node-fs';
 
 const dir = await mkdtemp(join(tmpdir(), 'archive-storage-example-'));
-const archive = await openArchive(nodeFsAdapter({ dir }));
+const adapter = nodeFsAdapter({ dir });
+const archive = await openArchive(adapter);
 const hash = await archive.put({ goal: 'back up the intent graph', priority: 1, tags: ['ccos', 'demo'] });
 console.log(`stored ${hash}`);
 console.log(JSON.stringify(await archive.get(hash)));
 console.log(await archive.verify());
 await archive.close();
+await adapter.close(); // the adapter is ours: archive.close() leaves it open
 console.log(`archive left in ${dir} (objects/aa/bb/<hash>.json + index.json)`);

@@ -131,7 +131,13 @@ export interface ContentArchive {
   /** Rebuilds the index from the objects. */
   rebuildIndex(options?: ArchiveCallOptions): Promise<void>;
   gc(options?: GcOptions): Promise<GcReport>;
-  /** Compacts the index into `index.json` and releases resources. */
+  /**
+   * Waits for queued writes and compacts the journal into `index.json`; later
+   * calls reject with `ClosedError`. The adapter stays open: whoever created it
+   * owns it and closes it (`await adapter.close()`), so one adapter can outlive
+   * an archive or be shared by several. An adapter left open keeps its handles
+   * (an OPFS worker's sync access handle, node-fs's writer marker).
+   */
   close(): Promise<void>;
 }
 
