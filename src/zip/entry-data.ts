@@ -13,14 +13,8 @@ import { crc32, crc32Hex as hex8 } from './crc32.js';
 import { ZipFormatError } from './errors.js';
 import { METHOD_DEFLATE, METHOD_STORE, type ZipEntryInfo } from './format.js';
 
-/** How an entry's data is read. */
+/** What the caller wants of an entry's data. */
 export interface ReadEntryDataOptions {
-  /**
-   * Largest ratio of uncompressed to compressed size for an entry above 1 MiB
-   * (smaller entries cannot blow up far). Checked on the header and again
-   * while inflating.
-   */
-  maxCompressionRatio: number;
   /** Return the uncompressed bytes whole (default false: only `onData` sees them). */
   keep?: boolean;
   /** Called with the uncompressed bytes in order, in pieces (each valid only during the call). */
@@ -47,10 +41,19 @@ function invalidDeflate(name: string, e: unknown): ZipFormatError {
  * Reads the data of `entry` (its `compressedSize` bytes, next in `bytes`),
  * checks sizes, ratio and CRC, and hands the uncompressed bytes to `onData`.
  * Returns them whole when `keep`. Throws {@link ZipFormatError}.
+ *
+ * `maxCompressionRatio` is the largest ratio of uncompressed to compressed
+ * size for an entry above 1 MiB (smaller entries cannot blow up far), checked
+ * on the header and again while inflating.
  */
-export async function readEntryData(bytes: ByteReader, entry: ZipEntryInfo, options: ReadEntryDataOptions): Promise<Uint8Array | undefined> {
+export async function readEntryData(
+  bytes: ByteReader,
+  entry: ZipEntryInfo,
+  maxCompressionRatio: number,
+  options: ReadEntryDataOptions = {},
+): Promise<Uint8Array | undefined> {
   const { name, method, size, compressedSize } = entry;
-  const { maxCompressionRatio, keep = false, onData } = options;
+  const { keep = false, onData } = options;
   if (method === METHOD_STORE && compressedSize !== size) {
     throw new ZipFormatError('size-mismatch', `entry ${name} is stored uncompressed but declares ${size} bytes and holds ${compressedSize}`, { entry: name });
   }

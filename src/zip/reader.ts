@@ -82,7 +82,7 @@ export interface ZipDigest {
 export interface ZipReaderOptions {
   /** Most entries accepted; one more is `too-many-entries`. */
   maxEntries: number;
-  /** See {@link ReadEntryDataOptions.maxCompressionRatio}. */
+  /** Largest ratio of uncompressed to compressed size for an entry above 1 MiB (see {@link readEntryData}). */
   maxCompressionRatio: number;
   /** Makes a fresh collision-resistant digest (six are used per zip). */
   digest: () => ZipDigest;
@@ -252,8 +252,8 @@ export class ZipStreamReader {
    * CRC-32 (see {@link readEntryData}). Call it, or skip exactly
    * `compressedSize` bytes, before the next `next()`.
    */
-  readData(entry: LocalEntry, options: Omit<ReadEntryDataOptions, 'maxCompressionRatio'> = {}): Promise<Uint8Array | undefined> {
-    return readEntryData(this.bytes, entry, { ...options, maxCompressionRatio: this.options.maxCompressionRatio });
+  readData(entry: LocalEntry, options?: ReadEntryDataOptions): Promise<Uint8Array | undefined> {
+    return readEntryData(this.bytes, entry, this.options.maxCompressionRatio, options);
   }
 
   /**
