@@ -1,4 +1,3 @@
-/// <reference types="vite/client" />
 /**
  * The storage backends the demo offers, and one open "session" on a backend:
  * the adapter, the content archive over it, and the archive-backed intent
@@ -23,11 +22,11 @@ export const BACKEND_LABELS: Record<BackendKind, string> = {
 };
 
 /**
- * The OPFS adapter is picked up when `adapters/opfs.ts` exists in the work
- * tree: `import.meta.glob` resolves to an empty map otherwise, so the demo
- * builds with or without it.
+ * The OPFS adapter (`adapters/opfs/index.ts`, with its worker) is loaded on
+ * first use, in a chunk of its own; `import.meta.glob` resolves to an empty
+ * map when the folder is absent, so the demo builds with or without it.
  */
-const opfsModule = import.meta.glob<Record<string, unknown>>('../adapters/opfs.ts');
+const opfsModule = import.meta.glob<Record<string, unknown>>('../adapters/opfs/index.ts');
 
 type AdapterFactory = (options: { root?: string }) => StorageAdapter;
 

@@ -8,10 +8,11 @@
 import { isArchiveStorageError } from '../src/index.js';
 import { EDGE_TYPES } from '../src/intent-graph/index.js';
 import { availableBackends, BACKEND_LABELS, closeSession, DEMO_STORE_NAME, openSession, wipeSession, type BackendKind, type Session } from './backends.js';
-import { h, showError, showInfo, showOk } from './dom.js';
+import { byId, h, showError, showInfo, showOk } from './dom.js';
 import { addEdge, addIntent, clearGraph, refreshGraph } from './graph-panel.js';
 import { putValue, refreshObjects, showValue, verify } from './objects-panel.js';
 import { downloadGraphBackup, exportGraphBundle, importGraphBundle, restoreGraphBackup } from './transfer-panel.js';
+import { startServiceWorker } from './pwa.js';
 import { ui } from './ui.js';
 
 const BACKEND_PREF_KEY = 'archive-storage-demo:backend';
@@ -137,6 +138,8 @@ function onSubmit(form: HTMLFormElement, region: HTMLElement, fn: (s: Session) =
 }
 
 async function start(): Promise<void> {
+  byId('demo-version').textContent = __DEMO_VERSION__;
+  startServiceWorker();
   ui.edgeType.replaceChildren(...EDGE_TYPES.map((t) => h('option', { value: t }, t)));
 
   onSubmit(ui.putForm, ui.putResult, putValue);
