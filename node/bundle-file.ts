@@ -11,12 +11,12 @@
  * @module
  */
 import { open, rename, unlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ContentArchive } from '../src/archive/types.js';
 import { exportBundle, type ExportBundleOptions } from '../src/bundle/export.js';
 import { importBundle, verifyBundle, type BundleImportReport, type BundleVerifyReport, type ImportBundleOptions, type VerifyBundleOptions } from '../src/bundle/import.js';
 import { ArchiveStorageError, BackendError, InvalidArgumentError } from '../src/errors.js';
+import { randomHex } from '../src/internal/random-id.js';
 
 /** Options of {@link exportBundleToFile}. */
 export interface ExportBundleFileOptions extends ExportBundleOptions {
@@ -44,7 +44,7 @@ function wrap(e: unknown, what: string): unknown {
 export async function exportBundleToFile(archive: ContentArchive, path: string, options: ExportBundleFileOptions = {}): Promise<number> {
   const target = checkPath(path, 'exportBundleToFile');
   const durable = options.durable ?? true;
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.partial`);
+  const temp = join(dirname(target), `.${basename(target)}.${randomHex(6)}.partial`);
   let bytes = 0;
   let handle;
   try {
