@@ -12,6 +12,7 @@
 export type ErrorCode =
   | 'NOT_FOUND'
   | 'CORRUPT_OBJECT'
+  | 'CORRUPT_INDEX'
   | 'INVALID_JSON'
   | 'INVALID_KEY'
   | 'INVALID_ARGUMENT'
@@ -116,6 +117,24 @@ export class InvalidKeyError extends ArchiveStorageError {
 export class InvalidArgumentError extends ArchiveStorageError {
   constructor(message: string, options?: ErrorOptions) {
     super('INVALID_ARGUMENT', message, options);
+  }
+}
+
+/**
+ * A piece of the archive's index (its root, a run's directory, Bloom filter or
+ * page) is missing, torn, or does not hold what it claims (its bytes do not
+ * hash to the digest that names them, its entries are unsorted or outside
+ * their range). The index is derivable from the objects: with
+ * `autoRepairIndex` the archive rebuilds it; otherwise `rebuildIndex()` does.
+ * `key` names the piece.
+ */
+export class CorruptIndexError extends ArchiveStorageError {
+  /** The adapter key of the damaged piece. */
+  readonly key: string;
+
+  constructor(key: string, message: string, options?: ErrorOptions) {
+    super('CORRUPT_INDEX', message, options);
+    this.key = key;
   }
 }
 
