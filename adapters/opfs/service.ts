@@ -7,11 +7,13 @@
  * travels as one group, one `postMessage`). While a round runs, new groups
  * queue; the next round takes all of them, so the writes of every queued
  * group are committed as ONE batch — one write and one flush — however many
- * callers they came from (group commit). Reads are answered after the round's
- * commit, so they see it, and after one look at what other tabs committed.
+ * callers they came from (group commit), on the shared {@link Batcher}. Reads
+ * are answered after the round's commit, so they see it, and after one look
+ * at what other tabs committed.
  *
  * @module
  */
+import { Batcher } from '../../src/internal/batcher.js';
 import { PackEngine, type Change } from './engine.js';
 
 /** One call of the adapter, as sent to the engine. */
@@ -62,11 +64,17 @@ interface Group {
 
 /** Serves request groups against one engine, committing each round's writes as one batch. */
 export class PackService {
-  private queue: Group[] = [];
-  private running = false;
   private closed = false;
-  private idle: Promise<void> = Promise.resolve();
-  private markIdle: () => void = () => {};
+  /** One round at a time; a round takes every group that queued while the previous one ran. */
+  private readonly rounds = new Batcher<Group>({
+    run: async (groups) => {
+      await this.round(groups);
+      if (this.rounds.pending === 0 && this.engine.wantsCompaction()) {
+        // Between rounds only: compaction rewrites segments and must not interleave with a commit.
+        await this.engine.compact(false).catch(() => false);
+      }
+    },
+  });
 
   constructor(readonly engine: PackEngine) {}
 
@@ -75,31 +83,7 @@ export class PackService {
     if (this.closed) {
       return Promise.resolve(requests.map(() => ({ ok: false, error: { code: 'BACKEND_FAILURE', name: 'ClosedError', message: 'the OPFS engine is closed' } })));
     }
-    return new Promise((resolve) => {
-      this.queue.push({ requests, resolve });
-      if (!this.running) {
-        this.running = true;
-        this.idle = new Promise((r) => (this.markIdle = r));
-        void this.loop();
-      }
-    });
-  }
-
-  private async loop(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const groups = this.queue;
-        this.queue = [];
-        await this.round(groups);
-        if (this.queue.length === 0 && this.engine.wantsCompaction()) {
-          // Between rounds only: compaction rewrites segments and must not interleave with a commit.
-          await this.engine.compact(false).catch(() => false);
-        }
-      }
-    } finally {
-      this.running = false;
-      this.markIdle();
-    }
+    return new Promise((resolve) => this.rounds.push({ requests, resolve }));
   }
 
   private async round(groups: Group[]): Promise<void> {
@@ -176,7 +160,7 @@ export class PackService {
   /** Waits for queued work, then releases the engine. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.idle;
+    await this.rounds.whenIdle();
     this.engine.close();
   }
 }
