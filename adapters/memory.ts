@@ -52,28 +52,28 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
   return defineAdapter({
     name: 'memory',
     capabilities: CAPABILITIES,
-    async read(key) {
+    read(key) {
       const v = store.get(key);
       return v && v.slice();
     },
-    async has(key) {
+    has(key) {
       return store.has(key);
     },
-    async hasMany(keys) {
+    hasMany(keys) {
       return keys.map((key) => store.has(key));
     },
-    async write(key, bytes) {
+    write(key, bytes) {
       store.set(key, copyOf(bytes));
     },
-    async writeMany(entries) {
+    writeMany(entries) {
       for (const e of entries) store.set(e.key, copyOf(e.bytes));
     },
-    async create(key, bytes) {
+    create(key, bytes) {
       if (store.has(key)) return false;
       store.set(key, copyOf(bytes));
       return true;
     },
-    async append(key, bytes) {
+    append(key, bytes) {
       const old = store.get(key);
       if (!old) {
         store.set(key, copyOf(bytes));
@@ -84,10 +84,10 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       joined.set(bytes, old.byteLength);
       store.set(key, joined);
     },
-    async delete(key) {
+    delete(key) {
       store.delete(key);
     },
-    async deleteMany(keys) {
+    deleteMany(keys) {
       for (const key of keys) store.delete(key);
     },
     async *list(prefix, opts) {

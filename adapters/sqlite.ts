@@ -345,32 +345,32 @@ function makeAdapter(db: Database, config: Config): StorageAdapter {
     label,
     capabilities,
     mapError: wrapError,
-    async read(key) {
+    read(key) {
       const blob = sql.read.get(key);
       return blob === undefined ? undefined : fromBlob(blob, key);
     },
-    async has(key) {
+    has(key) {
       return sql.has.get(key) !== undefined;
     },
-    async hasMany(keys) {
+    hasMany(keys) {
       return keys.length === 0 ? [] : hasAll(keys);
     },
-    async write(key, bytes) {
+    write(key, bytes) {
       sql.upsert.run(key, asBlob(bytes));
     },
-    async writeMany(entries) {
+    writeMany(entries) {
       if (entries.length > 0) writeAll(entries);
     },
-    async create(key, bytes) {
+    create(key, bytes) {
       return sql.create.run(key, asBlob(bytes)).changes === 1;
     },
-    async append(key, bytes) {
+    append(key, bytes) {
       appendOne.immediate(key, bytes);
     },
-    async delete(key) {
+    delete(key) {
       sql.delete.run(key);
     },
-    async deleteMany(keys) {
+    deleteMany(keys) {
       if (keys.length > 0) deleteAll(keys);
     },
     async *list(prefix, opts) {

@@ -278,8 +278,7 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
       throw http.failure(res, `delete ${key}`);
     },
     async deleteMany(keys, opts) {
-      if (!Array.isArray(keys)) throw new InvalidArgumentError('s3: deleteMany expects an array of keys');
-      // defineAdapter checked every key before the first request: a bad key deletes nothing.
+      // defineAdapter checked the array and every key before the first request: a bad key deletes nothing.
       const unique = [...new Set(keys)];
       const pages: string[][] = [];
       for (let i = 0; i < unique.length; i += DELETE_PAGE_KEYS) pages.push(unique.slice(i, i + DELETE_PAGE_KEYS));
