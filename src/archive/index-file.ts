@@ -14,8 +14,9 @@
  *
  * @module
  */
+import { UnsupportedVersionError } from '../errors.js';
 import { isSha256Hex } from '../hash.js';
-import { INDEX_VERSION, objectKey } from './layout.js';
+import { INDEX_KEY, INDEX_VERSION, KNOWN_INDEX_VERSIONS, objectKey } from './layout.js';
 
 export { INDEX_VERSION };
 
@@ -98,15 +99,49 @@ export class TornIndex {
 
 const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
-/** Decodes `index.json`; a {@link TornIndex} when it is damaged, of another shape, or of an unknown version. */
+/**
+ * Throws `UNSUPPORTED_VERSION` when `doc` is an object whose `version` is a
+ * number this release does not know: a newer release's index, which must be
+ * left untouched (rebuilding over it would destroy what that release wrote).
+ */
+export function refuseUnknownVersion(doc: unknown): void {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return;
+  const { version } = doc as { version?: unknown };
+  if (typeof version === 'number' && !KNOWN_INDEX_VERSIONS.includes(version)) {
+    throw new UnsupportedVersionError(
+      String(version),
+      `${INDEX_KEY} has version ${version}; this release reads versions ${KNOWN_INDEX_VERSIONS.join(' and ')}. Open it with the release that wrote it; it was left untouched`,
+    );
+  }
+}
+
+/**
+ * Decodes a v1 `index.json`; a {@link TornIndex} when it is damaged or of
+ * another shape. A document of a version this release does not know throws
+ * `UNSUPPORTED_VERSION` (see {@link refuseUnknownVersion}).
+ */
 export function decodeIndex(bytes: Uint8Array): Map<string, IndexRecord> | TornIndex {
+  const doc = parseIndexDocument(bytes);
+  if (doc instanceof TornIndex) return doc;
+  return decodeIndexDocument(doc);
+}
+
+/** Parses `index.json` as JSON: a {@link TornIndex} when it does not parse; throws on an unknown version. */
+export function parseIndexDocument(bytes: Uint8Array): unknown {
   let doc: unknown;
   try {
     doc = JSON.parse(decoder.decode(bytes));
   } catch (e) {
     return new TornIndex(`index.json does not parse: ${(e as Error).message}`);
   }
+  refuseUnknownVersion(doc);
+  return doc;
+}
+
+/** {@link decodeIndex} of an already parsed document. */
+export function decodeIndexDocument(doc: unknown): Map<string, IndexRecord> | TornIndex {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return new TornIndex('index.json is not an object');
+  refuseUnknownVersion(doc);
   const { version, objects } = doc as { version?: unknown; objects?: unknown };
   if (version !== INDEX_VERSION) return new TornIndex(`index.json has version ${JSON.stringify(version)}, expected ${INDEX_VERSION}`);
   if (typeof objects !== 'object' || objects === null || Array.isArray(objects)) return new TornIndex('index.json has no "objects" map');

@@ -40,8 +40,14 @@ export function hashOfObjectKey(key: string): string | undefined {
 /** The compacted index key. */
 export const INDEX_KEY = 'index.json';
 
-/** Version of the `index.json` format this release writes and reads. */
+/** Version of the single-document `index.json` format (v1, written by 0.1; bundles still carry it). */
 export const INDEX_VERSION = 1;
+
+/** Version of the `index.json` root of index v2 (docs/format.md, "Index v2"). */
+export const INDEX_V2_VERSION = 2;
+
+/** Every `index.json` version this release can read; any other is refused (UNSUPPORTED_VERSION), never rebuilt over. */
+export const KNOWN_INDEX_VERSIONS: readonly number[] = [INDEX_VERSION, INDEX_V2_VERSION];
 
 /** Name of the adapter lock that guards `index.json` and journal clean-up. */
 export const INDEX_LOCK = 'archive-index';

@@ -50,6 +50,12 @@ async function collect<T>(iter: AsyncIterable<T>): Promise<T[]> {
 }
 
 const objectKeys = (a: StorageAdapter) => collect(a.list('objects/'));
+
+/** Every key of the store with its bytes (as text), in key order: to prove a refusal changed nothing. */
+async function snapshot(a: StorageAdapter): Promise<[string, string][]> {
+  const keys = (await collect(a.list(''))).sort();
+  return Promise.all(keys.map(async (k) => [k, Array.from((await a.read(k)) ?? [], (b) => b.toString(16).padStart(2, '0')).join('')] as [string, string]));
+}
 const journalKeys = (a: StorageAdapter) => collect(a.list('journal/'));
 
 /** A small clock that tests can move. */
@@ -398,9 +404,26 @@ export function runArchiveConformance(
       await adapter.write(INDEX_KEY, enc.encode('{"objects":{"zz":{}},"version":1}'));
       const auto = await open();
       expect((await collect(auto.list())).sort()).toEqual([...hashes].sort());
-      await adapter.write(INDEX_KEY, enc.encode('{"objects":{},"version":99}'));
-      const future = await open();
-      expect((await future.stats()).count).toBe(20);
+      // An index of a version this release does not know is not torn: it is refused, and left as it is.
+      const future = enc.encode('{"objects":{},"version":99}');
+      await adapter.write(INDEX_KEY, future);
+      await expectCode(open(), 'UNSUPPORTED_VERSION');
+      expect(dec.decode(await adapter.read(INDEX_KEY))).toBe(dec.decode(future));
+    });
+
+    test('an index.json of an unknown version is refused on open and the store is left byte for byte unchanged', async ({ adapter, open }) => {
+      const archive = await open({ compactAfter: 10_000 });
+      await archive.putMany(sampleValues(5));
+      await archive.put({ journaled: true }); // leaves a journal segment behind (no close)
+      for (const version of [3, 99, 0, -1, 1.5]) {
+        await adapter.write(INDEX_KEY, enc.encode(`{"format":"archive-storage/index","runs":[],"version":${version}}`));
+        const before = await snapshot(adapter);
+        const e = await caught(open());
+        expect((e as { code?: string }).code).toBe('UNSUPPORTED_VERSION');
+        expect((e as { version?: string }).version).toBe(String(version));
+        await expectCode(open({ autoRepairIndex: false }), 'UNSUPPORTED_VERSION');
+        expect(await snapshot(adapter)).toEqual(before);
+      }
     });
 
     test('damaged and torn journal lines are ignored; intents whose object never landed are void', async ({ adapter, open }) => {
