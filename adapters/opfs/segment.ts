@@ -2,7 +2,7 @@
  * Segment files of the OPFS engine: what the engine knows of each, and the
  * file I/O on them — creating one behind a sync access handle, appending a
  * batch durably, writing a whole one with `createWritable`, and scanning the
- * committed batches of one another writer is still growing.
+ * committed batches of one that may still be growing.
  *
  * @module
  */
