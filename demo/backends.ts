@@ -5,8 +5,9 @@
  */
 import { indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { memoryAdapter } from '../adapters/memory.js';
-import { openArchive, type ContentArchive, type StorageAdapter } from '../src/index.js';
+import { OBJECTS_PREFIX, openArchive, throwIfAborted, type ContentArchive, type Progress, type StorageAdapter } from '../src/index.js';
 import { openArchiveIntentStore, type ArchiveIntentStore } from '../src/intent-graph/index.js';
+import { nextTask, yielder } from './tasks.js';
 
 /** A backend the page can open. */
 export type BackendKind = 'indexeddb' | 'opfs' | 'memory';
@@ -60,8 +61,42 @@ async function createAdapter(kind: BackendKind): Promise<StorageAdapter> {
       return factory({ root: DEMO_STORE_NAME });
     }
     case 'memory':
-      return memoryAdapter({ store: memoryStore });
+      return yielding(memoryAdapter({ store: memoryStore }));
   }
+}
+
+/** The adapter calls that return a promise: where a yielding wrapper may give the event loop a turn. */
+const ASYNC_CALLS = new Set(['read', 'write', 'has', 'delete', 'writeMany', 'deleteMany', 'hasMany', 'create', 'append']);
+
+/**
+ * The memory adapter answers every call at once, so a 20 000-object import or
+ * verify would run as one long task and freeze the page. This wrapper gives
+ * the event loop a turn before a call once ~12 ms of work ran without one:
+ * progress paints, Cancel can be clicked. The other backends wait on real I/O
+ * (IndexedDB) or a worker (OPFS) and need no help.
+ */
+function yielding(adapter: StorageAdapter): StorageAdapter {
+  const breathe = yielder(12);
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(adapter, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      let fn = wrapped.get(prop);
+      if (!fn) {
+        const call = value as (...args: unknown[]) => unknown;
+        fn =
+          typeof prop === 'string' && ASYNC_CALLS.has(prop)
+            ? async (...args: unknown[]) => {
+                await breathe();
+                return call.apply(target, args);
+              }
+            : (...args: unknown[]) => call.apply(target, args);
+        wrapped.set(prop, fn);
+      }
+      return fn;
+    },
+  });
 }
 
 /** One backend opened: everything the panels work on. */
@@ -92,21 +127,72 @@ export async function closeSession(session: Session): Promise<void> {
   await session.adapter.close?.();
 }
 
+/** Keys deleted per backend round by {@link wipeSession}. */
+const WIPE_BATCH = 500;
+
+/** What {@link wipeSession} did. */
+export interface WipeResult {
+  session: Session;
+  /** Keys deleted, of `total`. */
+  deleted: number;
+  total: number;
+  /** Why it stopped early (`ABORTED` when cancelled). */
+  error?: unknown;
+}
+
+/** Options of {@link wipeSession}. */
+export interface WipeOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
 /**
- * Deletes every key of the session's backend and opens it again, empty.
- * Works the same on every adapter: the archive is closed first, so nothing
- * writes while the keys go.
+ * Deletes every key of the session's backend, in batches of {@link WIPE_BATCH}
+ * (one `deleteMany` round each where the adapter has it), reporting progress
+ * and giving the event loop a turn between batches. Works the same on every
+ * adapter: the archive is closed first, so nothing writes while the keys go.
+ *
+ * The bookkeeping (the archive's index and journal, the intent graph's index)
+ * goes first and the objects after it, so a wipe cancelled half way leaves a
+ * consistent archive: the objects not yet deleted, which the archive's index
+ * is rebuilt from when it reopens.
+ *
+ * Resolves to the backend opened again, also when cancelled or failed half
+ * way (then `error` says why): the page always has a session to show.
  */
-export async function wipeSession(session: Session): Promise<Session> {
+export async function wipeSession(session: Session, options: WipeOptions = {}): Promise<WipeResult> {
+  const { signal, onProgress } = options;
   await session.graph.close();
   await session.archive.close();
-  if (session.kind === 'memory') {
-    memoryStore = new Map();
-  } else {
-    const keys: string[] = [];
-    for await (const key of session.adapter.list('')) keys.push(key);
-    for (const key of keys) await session.adapter.delete(key);
+  let deleted = 0;
+  let total = 0;
+  let failure: unknown;
+  try {
+    if (session.kind === 'memory') {
+      total = memoryStore.size;
+      memoryStore = new Map();
+      deleted = total;
+    } else {
+      const keys: string[] = [];
+      for await (const key of session.adapter.list('', { signal })) keys.push(key);
+      keys.sort((a, b) => Number(a.startsWith(OBJECTS_PREFIX)) - Number(b.startsWith(OBJECTS_PREFIX)));
+      total = keys.length;
+      onProgress?.({ done: 0, total });
+      const { adapter } = session;
+      for (let i = 0; i < keys.length; i += WIPE_BATCH) {
+        throwIfAborted(signal);
+        const batch = keys.slice(i, i + WIPE_BATCH);
+        if (adapter.capabilities.deleteMany && adapter.deleteMany) await adapter.deleteMany(batch, { signal });
+        else await Promise.all(batch.map((key) => adapter.delete(key, { signal })));
+        deleted += batch.length;
+        onProgress?.({ done: deleted, total });
+        await nextTask();
+      }
+    }
+  } catch (e) {
+    failure = e;
   }
   await session.adapter.close?.();
-  return openSession(session.kind);
+  const reopened = await openSession(session.kind);
+  return failure === undefined ? { session: reopened, deleted, total } : { session: reopened, deleted, total, error: failure };
 }

@@ -28,6 +28,10 @@ export function randomId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** `text` cut to `max` characters with an ellipsis. */
+export function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
 
 /** A timestamped file name safe on every platform: `<prefix>-2025-01-31T12-00-00Z.<ext>`. */
 export function timestampedName(prefix: string, ext: string, now = Date.now()): string {

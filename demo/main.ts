@@ -9,15 +9,20 @@ import { isArchiveStorageError } from '../src/index.js';
 import { EDGE_TYPES } from '../src/intent-graph/index.js';
 import { availableBackends, BACKEND_LABELS, closeSession, DEMO_STORE_NAME, openSession, wipeSession, type BackendKind, type Session } from './backends.js';
 import { byId, h, showError, showInfo, showOk } from './dom.js';
-import { addEdge, addIntent, clearGraph, refreshGraph } from './graph-panel.js';
-import { putValue, refreshObjects, showValue, verify } from './objects-panel.js';
-import { downloadGraphBackup, exportGraphBundle, importGraphBundle, restoreGraphBackup } from './transfer-panel.js';
+import { formatBytes } from './format.js';
+import { addEdge, addIntent, clearGraph, deleteEdge, deleteIntent, refreshGraph } from './graph-panel.js';
+import { stateChanged } from './messages.js';
+import { collectGarbage, deleteSelectedObject, putValue, refreshObjects, showValue, turnPage, verify } from './objects-panel.js';
 import { startServiceWorker } from './pwa.js';
-import { ui } from './ui.js';
+import { isAbort, setProgress, withTask } from './tasks.js';
+import { downloadGraphBackup, exportGraphBundle, importGraphBundle, restoreGraphBackup } from './transfer-panel.js';
+import { tasks, ui } from './ui.js';
 
 const BACKEND_PREF_KEY = 'archive-storage-demo:backend';
 
 let session: Session | undefined;
+/** Counts opened sessions: messages about a backend go when another one (or the same one, wiped) is open. */
+let sessionSerial = 0;
 let queue: Promise<unknown> = Promise.resolve();
 
 /**
@@ -63,8 +68,9 @@ function describeBackend(kind: BackendKind): string {
 }
 
 async function refreshAll(s: Session): Promise<void> {
-  await refreshObjects(s);
+  stateChanged('session', String(++sessionSerial));
   await refreshGraph(s);
+  await refreshObjects(s);
 }
 
 async function switchBackend(kind: BackendKind): Promise<void> {
@@ -90,7 +96,6 @@ async function switchBackend(kind: BackendKind): Promise<void> {
   queue = run.catch(() => {});
   try {
     await run;
-    showInfo(ui.backendResult, '');
   } catch (e) {
     console.error(e);
     showError(ui.backendResult, e);
@@ -143,16 +148,34 @@ async function start(): Promise<void> {
   ui.edgeType.replaceChildren(...EDGE_TYPES.map((t) => h('option', { value: t }, t)));
 
   onSubmit(ui.putForm, ui.putResult, putValue);
-  onClick(ui.refreshButton, ui.verifyResult, refreshObjects);
+  onClick(ui.refreshButton, ui.objectsResult, refreshObjects);
   onClick(ui.verifyButton, ui.verifyResult, verify);
+  onClick(ui.gcButton, ui.verifyResult, collectGarbage);
+  onClick(ui.deleteObject, ui.objectsResult, deleteSelectedObject);
+  ui.pagePrev.addEventListener('click', () => turnPage(-1));
+  ui.pageNext.addEventListener('click', () => turnPage(1));
   ui.hashList.addEventListener('click', (event) => {
     const button = (event.target as Element).closest('button[data-hash]');
     const hash = button?.getAttribute('data-hash');
-    if (hash) void serial(ui.verifyResult, (s) => showValue(s, hash));
+    if (hash) void serial(ui.objectsResult, (s) => showValue(s, hash));
   });
   onSubmit(ui.intentForm, ui.graphResult, addIntent);
   onSubmit(ui.edgeForm, ui.graphResult, addEdge);
   onClick(ui.clearGraphButton, ui.graphResult, clearGraph);
+  ui.intentList.addEventListener('click', (event) => {
+    const button = (event.target as Element).closest<HTMLButtonElement>('button[data-delete-intent]');
+    const id = button?.getAttribute('data-delete-intent');
+    if (!button || !id) return;
+    button.disabled = true;
+    void serial(ui.graphResult, (s) => deleteIntent(s, id));
+  });
+  ui.edgeList.addEventListener('click', (event) => {
+    const button = (event.target as Element).closest<HTMLButtonElement>('button[data-delete-edge]');
+    const index = button?.getAttribute('data-delete-edge');
+    if (!button || index == null) return;
+    button.disabled = true;
+    void serial(ui.graphResult, (s) => deleteEdge(s, Number(index)));
+  });
   onClick(ui.backupDownload, ui.backupResult, downloadGraphBackup);
   onFile(ui.backupUpload, ui.backupResult, restoreGraphBackup);
   onClick(ui.bundleExport, ui.bundleResult, exportGraphBundle);
@@ -161,13 +184,32 @@ async function start(): Promise<void> {
     if (!session) return;
     if (!confirm(`Delete every object and the intent graph in ${BACKEND_LABELS[session.kind]}?`)) return;
     ui.wipeButton.disabled = true;
+    ui.backendSelect.disabled = true;
     void serial(ui.backendResult, async (s) => {
       session = undefined;
-      session = await wipeSession(s);
+      showInfo(ui.backendResult, 'Deleting…');
+      const result = await withTask(tasks.wipe, (signal) =>
+        wipeSession(s, {
+          signal,
+          onProgress: (p) => {
+            setProgress(ui.wipeProgress, p);
+            ui.backendResult.textContent = `Deleting… ${p.done} of ${p.total ?? '?'} keys`;
+          },
+        }),
+      );
+      session = result.session;
       ui.valueView.textContent = 'Click a hash to show its value.';
       await refreshAll(session);
-      showOk(ui.backendResult, 'Deleted all data in this backend.');
+      if (result.error === undefined) {
+        showOk(ui.backendResult, `Deleted all data in this backend (${result.deleted} keys).`);
+      } else if (isAbort(result.error)) {
+        const stats = await session.archive.stats();
+        showInfo(ui.backendResult, `Cancelled after deleting ${result.deleted} of ${result.total} keys: ${stats.count} objects (${formatBytes(stats.bytes)}) are still there.`);
+      } else {
+        throw result.error;
+      }
     }).finally(() => {
+      ui.backendSelect.disabled = false;
       ui.wipeButton.disabled = session === undefined;
     });
   });

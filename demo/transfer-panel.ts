@@ -7,7 +7,30 @@ import { h, showInfo, showOk } from './dom.js';
 import { describeError, formatBytes, timestampedName } from './format.js';
 import { refreshGraph } from './graph-panel.js';
 import { refreshObjects } from './objects-panel.js';
-import { setProgress, ui } from './ui.js';
+import { isAbort, setProgress, withTask } from './tasks.js';
+import { tasks, ui } from './ui.js';
+
+/** What a file looks like from its first bytes, to say what it is when it is put in the wrong picker. */
+type FileKind = 'zip' | 'json' | 'other';
+
+function sniff(bytes: Uint8Array): FileKind {
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 0x03 || bytes[2] === 0x05) && (bytes[3] === 0x04 || bytes[3] === 0x06)) return 'zip';
+  let i = 0;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3; // UTF-8 BOM
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+  return bytes[i] === 0x7b ? 'json' : 'other';
+}
+
+/** The SDK's refusal, kept with its code, with a plain sentence first saying what the file is and where it goes. */
+class WrongPickerError extends Error {
+  readonly code: string;
+  constructor(cause: unknown, what: string) {
+    const { code, message } = describeError(cause);
+    super(`${what} (${message})`, { cause });
+    this.name = code;
+    this.code = code;
+  }
+}
 
 export async function downloadGraphBackup(s: Session): Promise<void> {
   const data = await s.graph.backup({ manifest: { created_by: 'archive-storage-demo', source: location.origin, note: null } });
@@ -17,7 +40,16 @@ export async function downloadGraphBackup(s: Session): Promise<void> {
 
 export async function restoreGraphBackup(s: Session, file: File): Promise<void> {
   showInfo(ui.backupResult, `Reading ${file.name}…`);
-  const report = await s.graph.restore(new Uint8Array(await file.arrayBuffer()));
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let report;
+  try {
+    report = await s.graph.restore(bytes);
+  } catch (e) {
+    if (sniff(bytes) === 'zip') throw new WrongPickerError(e, `${file.name} is a portable bundle (.zip), not a backup: use “Import bundle” below. The graph is unchanged`);
+    throw e;
+  }
+  await refreshGraph(s);
+  await refreshObjects(s);
   const made = new Date(report.timestamp * 1000).toLocaleString();
   showInfo(
     ui.backupResult,
@@ -25,8 +57,6 @@ export async function restoreGraphBackup(s: Session, file: File): Promise<void> 
     report.warnings.length > 0 &&
       h('ul', { class: 'warnings' }, ...report.warnings.map((w) => h('li', {}, h('span', { class: 'code-tag' }, w.code), `: ${w.message}`))),
   );
-  await refreshGraph(s);
-  await refreshObjects(s);
 }
 
 function showBundleProgress(p: BundleProgress): void {
@@ -38,26 +68,41 @@ export async function exportGraphBundle(s: Session): Promise<void> {
   // Carry the intent graph along (as the CLI does) so an import elsewhere can bring it back.
   const backup = await s.graph.backup({ manifest: { created_by: 'archive-storage-demo', source: location.origin, note: null } });
   const hasGraph = Object.keys(backup.intents).length > 0 || backup.edges.length > 0;
+  let blob: Blob;
   try {
-    const blob = await exportBundleToBlob(s.archive, {
-      onProgress: showBundleProgress,
-      producer: 'archive-storage-demo',
-      ...(hasGraph ? { extras: { backup, ...(backup.rtfs ? { rtfs: backup.rtfs } : {}) } } : {}),
-    });
-    const stats = await s.archive.stats();
-    downloadBlob(blob, timestampedName('archive-bundle', 'zip'));
-    showOk(ui.bundleResult, `Exported ${stats.count} objects into a ${formatBytes(blob.size)} bundle${hasGraph ? ', with the intent graph' : ''}.`);
-  } finally {
-    setProgress(ui.bundleProgress, undefined);
+    blob = await withTask(tasks.bundle, (signal) =>
+      exportBundleToBlob(s.archive, {
+        signal,
+        onProgress: showBundleProgress,
+        producer: 'archive-storage-demo',
+        ...(hasGraph ? { extras: { backup, ...(backup.rtfs ? { rtfs: backup.rtfs } : {}) } } : {}),
+      }),
+    );
+  } catch (e) {
+    if (!isAbort(e)) throw e;
+    showInfo(ui.bundleResult, 'Export cancelled: nothing was downloaded.');
+    return;
   }
+  const stats = await s.archive.stats();
+  downloadBlob(blob, timestampedName('archive-bundle', 'zip'));
+  showOk(ui.bundleResult, `Exported ${stats.count} objects into a ${formatBytes(blob.size)} bundle${hasGraph ? ', with the intent graph' : ''}.`);
 }
 
 export async function importGraphBundle(s: Session, file: File): Promise<void> {
   let report;
   try {
-    report = await importBundle(s.archive, file, { onProgress: showBundleProgress });
-  } finally {
-    setProgress(ui.bundleProgress, undefined);
+    report = await withTask(tasks.bundle, (signal) => importBundle(s.archive, file, { signal, onProgress: showBundleProgress }));
+  } catch (e) {
+    if (isAbort(e)) {
+      await refreshObjects(s);
+      showInfo(ui.bundleResult, `Import of ${file.name} cancelled: nothing was added (an import is all or nothing).`);
+      return;
+    }
+    const head = new Uint8Array(await file.slice(0, 64).arrayBuffer());
+    if (sniff(head) === 'json') {
+      throw new WrongPickerError(e, `${file.name} is a JSON file, not a bundle — if it is a backup (StorageBackupData), use “Restore backup” above. Nothing was imported`);
+    }
+    throw e;
   }
   // The bundle's graph is restored only into an empty graph: never overwrite one silently.
   // The objects are committed by now; a graph that fails to restore is reported next to that, not instead of it.
@@ -79,6 +124,8 @@ export async function importGraphBundle(s: Session, file: File): Promise<void> {
       }
     }
   }
+  await refreshGraph(s);
+  await refreshObjects(s);
   showOk(
     ui.bundleResult,
     `Imported ${file.name}: ${report.objects} objects, `,
@@ -87,6 +134,4 @@ export async function importGraphBundle(s: Session, file: File): Promise<void> {
     h('span', { id: 'bundle-present' }, String(report.present)),
     ` already present.${graphNote}`,
   );
-  await refreshGraph(s);
-  await refreshObjects(s);
 }

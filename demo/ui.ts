@@ -1,6 +1,6 @@
-/** The elements of index.html the demo drives, looked up once, and the progress-bar helper. */
-import type { Progress } from '../src/index.js';
+/** The elements of index.html the demo drives, looked up once, and which state each message region speaks of. */
 import { byId } from './dom.js';
+import { ownMessages } from './messages.js';
 
 /** Every element the panels read or write. */
 export const ui = {
@@ -9,6 +9,8 @@ export const ui = {
   backendInfo: byId('backend-info'),
   backendResult: byId('backend-result'),
   wipeButton: byId<HTMLButtonElement>('wipe-button'),
+  wipeCancel: byId<HTMLButtonElement>('wipe-cancel'),
+  wipeProgress: byId<HTMLProgressElement>('wipe-progress'),
   putForm: byId<HTMLFormElement>('put-form'),
   putInput: byId<HTMLTextAreaElement>('put-input'),
   putResult: byId('put-result'),
@@ -16,10 +18,17 @@ export const ui = {
   refreshButton: byId<HTMLButtonElement>('refresh-button'),
   verifyButton: byId<HTMLButtonElement>('verify-button'),
   verifyRepair: byId<HTMLInputElement>('verify-repair'),
+  gcButton: byId<HTMLButtonElement>('gc-button'),
+  maintenanceCancel: byId<HTMLButtonElement>('maintenance-cancel'),
   verifyProgress: byId<HTMLProgressElement>('verify-progress'),
   verifyResult: byId('verify-result'),
   hashList: byId<HTMLUListElement>('hash-list'),
+  pagePrev: byId<HTMLButtonElement>('page-prev'),
+  pageNext: byId<HTMLButtonElement>('page-next'),
+  pageInfo: byId('page-info'),
   valueView: byId('value-view'),
+  deleteObject: byId<HTMLButtonElement>('delete-object'),
+  objectsResult: byId('objects-result'),
   intentForm: byId<HTMLFormElement>('intent-form'),
   intentGoal: byId<HTMLInputElement>('intent-goal'),
   intentList: byId<HTMLUListElement>('intent-list'),
@@ -31,27 +40,32 @@ export const ui = {
   edgeList: byId<HTMLUListElement>('edge-list'),
   clearGraphButton: byId<HTMLButtonElement>('clear-graph-button'),
   graphResult: byId('graph-result'),
+  graphDrawing: byId('graph-drawing'),
   rtfsView: byId('rtfs-view'),
   backupDownload: byId<HTMLButtonElement>('backup-download'),
   backupUpload: byId<HTMLInputElement>('backup-upload'),
   backupResult: byId('backup-result'),
   bundleExport: byId<HTMLButtonElement>('bundle-export'),
   bundleUpload: byId<HTMLInputElement>('bundle-upload'),
+  bundleCancel: byId<HTMLButtonElement>('bundle-cancel'),
   bundleProgress: byId<HTMLProgressElement>('bundle-progress'),
   bundleResult: byId('bundle-result'),
 };
 
-/** Shows `p` on `bar` (indeterminate without a total); `undefined` hides the bar. */
-export function setProgress(bar: HTMLProgressElement, p: Progress | undefined): void {
-  if (p === undefined) {
-    bar.hidden = true;
-    return;
-  }
-  bar.hidden = false;
-  if (p.total !== undefined && p.total > 0) {
-    bar.max = p.total;
-    bar.value = p.done;
-  } else {
-    bar.removeAttribute('value'); // indeterminate
-  }
-}
+// Which state each message speaks of: it goes when that state changes (see messages.ts).
+ownMessages(ui.backendResult, ['session', 'objects', 'graph']);
+ownMessages(ui.putResult, ['session']);
+ownMessages(ui.verifyResult, ['session', 'objects']);
+ownMessages(ui.objectsResult, ['session', 'objects']);
+ownMessages(ui.graphResult, ['session', 'graph']);
+ownMessages(ui.backupResult, ['session', 'graph']);
+ownMessages(ui.bundleResult, ['session', 'objects']);
+
+/** The long-running work of each panel: its progress bar and Cancel button. */
+export const tasks = {
+  wipe: { progress: ui.wipeProgress, cancel: ui.wipeCancel },
+  maintenance: { progress: ui.verifyProgress, cancel: ui.maintenanceCancel },
+  bundle: { progress: ui.bundleProgress, cancel: ui.bundleCancel },
+};
+
+export { setProgress } from './tasks.js';
