@@ -3,7 +3,8 @@
  * tests, scratch work and trying things out. Nothing survives the process.
  *
  * Built on `defineAdapter`, which gives every call its prologue (closed,
- * aborted, keys and bytes checked); what is left here is the Map.
+ * aborted, keys and bytes checked); what is left here is the Map, answering
+ * synchronously.
  *
  * @module
  */

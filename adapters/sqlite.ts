@@ -21,6 +21,10 @@
  * takes microseconds, so a pool of connections in one JS thread would only add
  * contention; WAL already lets other processes read while this one writes.
  *
+ * Built on `defineAdapter` (closed, aborted, keys and bytes checked before a
+ * statement runs; every failure through `wrapError`). The data calls answer
+ * synchronously, as better-sqlite3 does, so the wrapper adds no await tick.
+ *
  * Table layout (`PRAGMA user_version = 1`):
  * `entries(key TEXT PRIMARY KEY, bytes BLOB)` and
  * `locks(name TEXT PRIMARY KEY, owner TEXT, expires_at INTEGER)`.
