@@ -367,6 +367,7 @@ export async function run() {
   };
   console.log(`\nscale: ~${200}-byte values, putMany batches of ${BATCH}; one child process per level (node --expose-gc, --max-old-space-size=${HEAP_MB}); time limit ${LEVEL_MS / 60_000} min per level`);
   console.log(`plan: ${Object.entries(plan).filter(([, s]) => s.length).map(([b, s]) => `${b} ${s.map(sizeLabel).join(', ')}`).join('; ')}`);
+  console.log(`dist/index.js built ${statSync(join(ROOT, 'dist/index.js')).mtime.toISOString()} (each level reads back the index version it wrote)`);
   console.log(`beside this run at the start: ${await machineNote()}`);
   const all = {};
   const aims = [];
