@@ -6,7 +6,7 @@
  * canonical text written out by hand) and by importing its files with the SDK.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +14,17 @@ import { chromium, type Browser, type Page } from 'playwright';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
-import { canonicalize, importBundle, openArchive, parseBackup } from '../src/index.js';
+import { canonicalize, exportBundleToBlob, importBundle, openArchive, parseBackup } from '../src/index.js';
 import { makeHostileBundles } from './fixtures/make-hostile-bundles.js';
 
 const configFile = fileURLToPath(new URL('../demo/vite.config.ts', import.meta.url));
+/**
+ * Screenshots of the main views are taken on every run; with
+ * DEMO_SCREENSHOTS=1 they are written to docs/images/ (what docs/demo.md
+ * shows), otherwise to the temporary build directory, so a plain test run
+ * leaves the work tree as it was.
+ */
+const docsImages = fileURLToPath(new URL('../docs/images/', import.meta.url));
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let outDir: string;
@@ -51,6 +58,25 @@ async function uploadBundle(name: string, bytes: Uint8Array): Promise<void> {
   await page.locator('#bundle-result').evaluate((el) => el.replaceChildren());
   await page.getByLabel('Import bundle', { exact: true }).setInputFiles({ name, mimeType: 'application/zip', buffer: Buffer.from(bytes) });
   await poll(() => page.locator('#bundle-result').textContent()).toMatch(/^(Imported|[A-Z_]+:)/);
+}
+
+async function screenshot(name: string, target: Page | ReturnType<Page['locator']> = page, fullPage = false): Promise<void> {
+  const dir = process.env.DEMO_SCREENSHOTS === '1' ? docsImages : join(outDir, 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.png`);
+  // Animations off and the caret hidden, so the images only change when the page does.
+  const options = { path, animations: 'disabled' as const, caret: 'hide' as const, scale: 'css' as const };
+  await ('goto' in target ? target.screenshot({ ...options, fullPage }) : target.screenshot(options));
+  expect(readFileSync(path).length).toBeGreaterThan(1000);
+}
+
+/** A bundle of `count` small values made in Node with the SDK (no page involved). */
+async function makeBundle(count: number, tag: string): Promise<Uint8Array> {
+  const archive = await openArchive(memoryAdapter());
+  await archive.putMany(Array.from({ length: count }, (_, i) => ({ tag, i })));
+  const blob = await exportBundleToBlob(archive);
+  await archive.close();
+  return new Uint8Array(await blob.arrayBuffer());
 }
 
 async function download(buttonName: string): Promise<{ name: string; bytes: Buffer }> {
@@ -226,6 +252,150 @@ describe('demo page', () => {
     await poll(() => page.locator('#backend-info').textContent()).toMatch(/^IndexedDB database/);
     await poll(listedHashes).toEqual(hashesBeforeWipe);
     expect(await page.locator('#intent-list li[data-intent-id]').count()).toBe(2);
+  });
+
+  it('names intents and edges by their goals and draws the graph', async () => {
+    const drawing = page.getByRole('img', { name: 'Intent graph: 2 intents, 1 edges' });
+    await drawing.waitFor();
+    expect(await drawing.locator('.node-label').allTextContents()).toEqual(expect.arrayContaining(['book a table for two', 'compare train and plane']));
+    expect(await drawing.locator('.edge[data-edge-type="Enables"] .edge-label').textContent()).toBe('Enables 0.5');
+    expect(await page.getByLabel('From', { exact: true }).locator('option').allTextContents()).toEqual(expect.arrayContaining(['book a table for two', 'compare train and plane']));
+    expect(await page.locator('#edge-list li').first().textContent()).toContain('book a table for two → Enables → compare train and plane');
+    // Objects of the graph are named in the object list too.
+    expect(await page.locator('#hash-list .tag').allTextContents()).toEqual(expect.arrayContaining(['intent: book a table for two', 'edge: book a table for two → Enables → compare train and plane']));
+    await page.locator(`#hash-list button[data-hash="${expectedHash}"]`).click();
+    await poll(async () => JSON.parse((await page.locator('#value-view').textContent()) || 'null')).toEqual(JSON.parse(typed));
+    await screenshot('demo-desktop', page, true);
+    await screenshot('demo-graph', page.locator('section[aria-labelledby="graph-title"]'));
+  });
+
+  it('fits a 390 px wide phone screen with no horizontal scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await screenshot('demo-phone', page);
+      await page.locator('section[aria-labelledby="graph-title"]').scrollIntoViewIfNeeded();
+      await screenshot('demo-phone-graph', page.locator('section[aria-labelledby="graph-title"]'));
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
+
+  it('drops messages that no longer describe the page', async () => {
+    await page.getByRole('button', { name: 'Verify archive' }).click();
+    await poll(() => page.locator('#verify-result').textContent()).toBe('Verified 4 objects: every one hashes to its address.');
+    await page.getByRole('button', { name: 'Clear intent graph' }).click();
+    await poll(() => page.locator('#graph-result').textContent()).toMatch(/The intent graph is empty now/);
+    // Still four objects: the verify message still holds and stays.
+    expect(await page.locator('#verify-result').textContent()).toBe('Verified 4 objects: every one hashes to its address.');
+
+    await page.getByLabel('Restore backup', { exact: true }).setInputFiles({ name: backupFile.name, mimeType: 'application/json', buffer: backupFile.bytes });
+    await poll(() => page.locator('#backup-result').textContent()).toMatch(/^Restored 2 intents and 1 edges/);
+    // "The graph is empty" beside two restored intents would contradict the page: it is gone.
+    expect(await page.locator('#graph-result').textContent()).toBe('');
+    expect(await page.locator('#intent-list li[data-intent-id]').count()).toBe(2);
+
+    const extra = { stale: 'messages' };
+    await page.getByRole('textbox', { name: 'JSON value' }).fill(JSON.stringify(extra));
+    await page.getByRole('button', { name: 'Store value' }).click();
+    const extraHash = createHash('sha256').update(canonicalize(extra), 'utf8').digest('hex');
+    await poll(() => page.locator('#put-hash').textContent()).toBe(extraHash);
+    // Five objects now: "Verified 4" is gone.
+    expect(await page.locator('#verify-result').textContent()).toBe('');
+
+    // Deleting that object takes "Stored as <hash>" with it.
+    await page.locator(`#hash-list button[data-hash="${extraHash}"]`).click();
+    await poll(() => page.locator('#value-view').textContent()).toContain('"stale"');
+    await page.getByRole('button', { name: 'Delete this object' }).click();
+    await poll(() => page.locator('#objects-result').textContent()).toBe(`Deleted object ${extraHash}.`);
+    expect(await listedHashes()).toEqual(hashesBeforeWipe);
+    expect(await page.locator('#put-result').textContent()).toBe('');
+  });
+
+  it('deletes one edge and one intent by name, keeps graph objects from plain deletion, and gc says what it removed', async () => {
+    const graphHashes = hashesBeforeWipe.filter((h) => h !== expectedHash);
+    // An object the graph uses cannot be deleted from the object list.
+    await page.locator(`#hash-list button[data-hash="${graphHashes[0]}"]`).click();
+    await page.getByRole('button', { name: 'Delete this object' }).click();
+    await poll(() => page.locator('#objects-result').getAttribute('data-code')).toBe('INVALID_ARGUMENT');
+    expect(await page.locator('#objects-result').textContent()).toMatch(/used by the intent graph/);
+    expect(await listedHashes()).toEqual(hashesBeforeWipe);
+
+    await page.getByRole('button', { name: 'Delete edge book a table for two → Enables → compare train and plane' }).click();
+    await poll(() => page.locator('#edge-list li[data-edge-type]').count()).toBe(0);
+    expect(await page.locator('#graph-result').textContent()).toMatch(/^Deleted edge book a table for two → Enables → compare train and plane/);
+    await page.getByRole('button', { name: 'Delete intent compare train and plane' }).click();
+    await poll(() => page.locator('#intent-list li[data-intent-id]').count()).toBe(1);
+    expect(await page.locator('#graph-result').textContent()).toMatch(/^Deleted intent “compare train and plane”/);
+    expect(await page.getByRole('img', { name: 'Intent graph: 1 intents, 0 edges' }).count()).toBe(1);
+    // Deleted from the graph, still in the archive until gc.
+    expect(await listedHashes()).toEqual(hashesBeforeWipe);
+
+    await page.getByRole('button', { name: 'Collect garbage' }).click();
+    await poll(() => page.locator('#verify-result').textContent()).toMatch(/^Garbage collection removed 2 objects \(.+\): 1 intent and 1 edge objects the graph no longer uses\. Kept 2\.$/);
+    const left = await listedHashes();
+    expect(left).toHaveLength(2);
+    expect(left).toContain(expectedHash);
+    await page.getByRole('button', { name: 'Collect garbage' }).click();
+    await poll(() => page.locator('#verify-result').textContent()).toBe('Garbage collection found nothing to remove: all 2 objects are in use or are values you stored.');
+  });
+
+  it('says what a file is when it is put in the wrong picker', async () => {
+    await page.getByLabel('Restore backup', { exact: true }).setInputFiles({ name: bundleFile.name, mimeType: 'application/zip', buffer: bundleFile.bytes });
+    await poll(() => page.locator('#backup-result').getAttribute('data-code')).toBe('INVALID_BACKUP');
+    expect(await page.locator('#backup-result').textContent()).toContain(`${bundleFile.name} is a portable bundle (.zip), not a backup: use “Import bundle” below`);
+    await uploadBundle(backupFile.name, backupFile.bytes);
+    expect(await page.locator('#bundle-result').getAttribute('data-code')).toBe('BUNDLE_MALFORMED');
+    expect(await page.locator('#bundle-result').textContent()).toContain('is a JSON file, not a bundle — if it is a backup (StorageBackupData), use “Restore backup” above');
+    expect(await page.locator('#intent-list li[data-intent-id]').count()).toBe(1);
+  });
+
+  it('pages a long object list, and imports with progress that can be cancelled', async () => {
+    await page.getByLabel('Storage backend').selectOption('memory');
+    await poll(() => page.locator('#backend-info').textContent()).toMatch(/^A Map in this tab/);
+    await poll(listedHashes).toEqual([expectedHash]);
+    await uploadBundle('250.zip', await makeBundle(250, 'paging'));
+    expect(await page.locator('#bundle-added').textContent()).toBe('250');
+    await poll(() => page.locator('#page-info').textContent()).toBe('1–100 of 251 (page 1 of 3)');
+    expect(await page.locator('#hash-list li[data-hash]').count()).toBe(100);
+    expect(await page.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    expect(await page.locator('#page-info').textContent()).toBe('101–200 of 251 (page 2 of 3)');
+    await page.getByRole('button', { name: 'Next page' }).click();
+    expect(await page.locator('#page-info').textContent()).toBe('201–251 of 251 (page 3 of 3)');
+    expect(await page.locator('#hash-list li[data-hash]').count()).toBe(51);
+    expect(await page.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+
+    // 20 000 objects: long enough to see progress and to cancel; the page keeps painting meanwhile.
+    const t0 = performance.now();
+    const big = await makeBundle(20_000, 'cancel');
+    console.log(`demo e2e: 20 000-object bundle made in Node in ${Math.round(performance.now() - t0)} ms (${big.length} bytes)`);
+    await page.evaluate(() => {
+      const w = window as unknown as { progressValues: Set<string>; longestTask: number };
+      w.progressValues = new Set();
+      w.longestTask = 0;
+      const bar = document.getElementById('bundle-progress')!;
+      new MutationObserver(() => w.progressValues.add(`${bar.getAttribute('value')}/${bar.getAttribute('max')}`)).observe(bar, { attributes: true });
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.longestTask = Math.max(w.longestTask, e.duration);
+      }).observe({ type: 'longtask' });
+    });
+    await page.locator('#bundle-result').evaluate((el) => el.replaceChildren());
+    await page.getByLabel('Import bundle', { exact: true }).setInputFiles({ name: 'big.zip', mimeType: 'application/zip', buffer: Buffer.from(big) });
+    const cancel = page.getByRole('button', { name: 'Cancel bundle import or export' });
+    await cancel.waitFor({ state: 'visible' });
+    const t1 = performance.now();
+    await poll(() => page.evaluate(() => (window as unknown as { progressValues: Set<string> }).progressValues.size)).toBeGreaterThan(2);
+    await cancel.click();
+    console.log(`demo e2e: Cancel clicked ${Math.round(performance.now() - t1)} ms into the import`);
+    await poll(() => page.locator('#bundle-result').textContent()).toBe('Import of big.zip cancelled: nothing was added (an import is all or nothing).');
+    expect(await cancel.isHidden()).toBe(true);
+    expect(await page.locator('#bundle-progress').isHidden()).toBe(true);
+    // Nothing added; the list stays on the page it showed.
+    await poll(() => page.locator('#page-info').textContent()).toBe('201–251 of 251 (page 3 of 3)');
+    const longest = await page.evaluate(() => (window as unknown as { longestTask: number }).longestTask);
+    console.log(`demo e2e: longest main-thread task during a 20 000-object import into memory: ${Math.round(longest)} ms`);
   });
 
   it('raised no uncaught error in the page', () => {
