@@ -2,21 +2,20 @@
  * Bundles as files, in Node: export written atomically, import and verify
  * streamed from disk. Import from `archive-storage/node/bundle-file`.
  *
- * The export streams into a temp file next to the target (same directory, so
- * the rename stays on one file system), fsyncs it, renames it over the
- * target and fsyncs the directory. A failed or aborted export removes the
- * temp file: the target name never holds a partial bundle, and a file that
- * was there before is left untouched.
+ * The export streams into a temp file next to the target with node-fs's
+ * `writeFileAtomic` (same directory, fsync, rename, directory fsync). A failed
+ * or aborted export removes the temp file: the target name never holds a
+ * partial bundle, and a file that was there before is left untouched.
  *
  * @module
  */
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { writeFileAtomic } from '../adapters/node-fs/index.js';
 import type { ContentArchive } from '../src/archive/types.js';
 import { exportBundle, type ExportBundleOptions } from '../src/bundle/export.js';
 import { importBundle, verifyBundle, type BundleImportReport, type BundleVerifyReport, type ImportBundleOptions, type VerifyBundleOptions } from '../src/bundle/import.js';
 import { ArchiveStorageError, BackendError, InvalidArgumentError } from '../src/errors.js';
-import { randomHex } from '../src/internal/random-id.js';
 
 /** Options of {@link exportBundleToFile}. */
 export interface ExportBundleFileOptions extends ExportBundleOptions {
@@ -38,47 +37,25 @@ function wrap(e: unknown, what: string): unknown {
 }
 
 /**
- * Exports `archive` as a bundle into the file at `path`, atomically. Resolves
- * the number of bytes written.
+ * Exports `archive` as a bundle into the file at `path`, atomically (through
+ * node-fs's `writeFileAtomic`, streaming). Resolves the number of bytes
+ * written. The file's directory must exist.
  */
 export async function exportBundleToFile(archive: ContentArchive, path: string, options: ExportBundleFileOptions = {}): Promise<number> {
   const target = checkPath(path, 'exportBundleToFile');
-  const durable = options.durable ?? true;
-  const temp = join(dirname(target), `.${basename(target)}.${randomHex(6)}.partial`);
   let bytes = 0;
-  let handle;
-  try {
-    handle = await open(temp, 'wx', 0o644);
-  } catch (e) {
-    throw wrap(e, `create ${temp}`);
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of exportBundle(archive, options)) {
+      bytes += chunk.length;
+      yield chunk;
+    }
   }
   try {
-    for await (const chunk of exportBundle(archive, options)) {
-      await handle.write(chunk);
-      bytes += chunk.length;
-    }
-    if (durable) await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(temp, target);
+    await writeFileAtomic(target, counted(), { durable: options.durable ?? true, createDir: false });
   } catch (e) {
-    await handle?.close().catch(() => {});
-    await unlink(temp).catch(() => {});
     throw wrap(e, `write ${target}`);
   }
-  if (durable) await syncDirectory(dirname(target));
   return bytes;
-}
-
-/** fsync of a directory, so a rename in it is on disk (not possible on Windows, where it is skipped). */
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const h = await open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
 }
 
 /** Imports the bundle file at `path` into `archive` (streamed from disk; see `importBundle`). */

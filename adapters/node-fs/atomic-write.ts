@@ -38,6 +38,11 @@ const DIR_FSYNC_REFUSED = ['EISDIR', 'EINVAL', 'EPERM', 'ENOTSUP', 'EBADF'];
 /** Rename errors Windows gives while another process (a virus scanner, an indexer) has the target open. */
 const WINDOWS_RENAME_BUSY = ['EPERM', 'EACCES', 'EBUSY', 'EEXIST'];
 
+/** What an atomic write stores: bytes, text, or a stream of chunks (a bundle), written as they come. */
+export type FileContent = Uint8Array | string | AsyncIterable<Uint8Array>;
+
+const isChunkStream = (data: FileContent): data is AsyncIterable<Uint8Array> => typeof data !== 'string' && !(data instanceof Uint8Array);
+
 /** The atomic-write steps over one {@link FsLike}, shared by the adapter and {@link writeFileAtomic}. */
 export class AtomicWriter {
   readonly p: Fs;
@@ -105,12 +110,13 @@ export class AtomicWriter {
     this.knownDirs.delete(dir);
   }
 
-  /** Writes `bytes` to a fresh temp file next to `path` (fsynced when durable); returns its path. */
-  async writeTemp(path: string, bytes: Uint8Array | string): Promise<string> {
+  /** Writes `data` to a fresh temp file next to `path` (fsynced when durable); returns its path. */
+  async writeTemp(path: string, data: FileContent): Promise<string> {
     const tmp = this.tempPath(path);
     const fd = await this.p.open(tmp, 'wx');
     try {
-      await this.p.writeAll(fd, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
+      if (isChunkStream(data)) for await (const chunk of data) await this.p.writeAll(fd, chunk);
+      else await this.p.writeAll(fd, typeof data === 'string' ? new TextEncoder().encode(data) : data);
       if (this.durable) await this.p.fsync(fd);
     } catch (e) {
       await this.p.close(fd).catch(() => {});
@@ -158,19 +164,23 @@ export class AtomicWriter {
     }
   }
 
-  /** The whole atomic write of one file: temp, fsync, rename, fsync dir. */
-  async writeAtomic(path: string, bytes: Uint8Array | string, signal?: AbortSignal): Promise<void> {
+  /**
+   * The whole atomic write of one file: temp, fsync, rename, fsync dir. With
+   * `createDir: false` a missing directory is an error instead of being made.
+   */
+  async writeAtomic(path: string, data: FileContent, signal?: AbortSignal, createDir = true): Promise<void> {
     const dir = nodePath.dirname(path);
-    await this.ensureDir(dir);
+    if (createDir) await this.ensureDir(dir);
     let tmp: string;
     try {
-      tmp = await this.writeTemp(path, bytes);
+      tmp = await this.writeTemp(path, data);
     } catch (e) {
-      if (errno(e) !== 'ENOENT') throw e;
-      // The directory vanished under us (removed by someone else): make it again, once.
+      // The directory vanished under us (removed by someone else): make it again, once. A stream is
+      // never consumed twice: ENOENT comes from opening the temp file, before any chunk is read.
+      if (errno(e) !== 'ENOENT' || !createDir) throw e;
       this.forgetDir(dir);
       await this.ensureDir(dir);
-      tmp = await this.writeTemp(path, bytes);
+      tmp = await this.writeTemp(path, data);
     }
     if (signal?.aborted) {
       await this.p.unlink(tmp).catch(() => {});
@@ -181,21 +191,30 @@ export class AtomicWriter {
   }
 }
 
+/** Options of {@link writeFileAtomic}. */
+export interface WriteFileAtomicOptions {
+  /** fsync the file and the directories (default true). */
+  durable?: boolean;
+  signal?: AbortSignal;
+  /** Make the file's directory (and parents) when missing (default true); false: a missing directory is an error. */
+  createDir?: boolean;
+  fs?: FsLike;
+}
+
 /**
  * Writes a plain file atomically and (by default) durably: temp file in the
  * same directory, fsync, rename, fsync of the directory (and of any directory
- * it had to create). For backup files, bundles and CLI output.
+ * it had to create). `data` may be a stream of chunks, written as they come
+ * (a bundle of any size). A failed or aborted write removes its temp file: the
+ * target holds the old bytes or the new, never part of them. For backup
+ * files, bundles and CLI output.
  */
-export async function writeFileAtomic(
-  path: string,
-  bytes: Uint8Array | string,
-  options: { durable?: boolean; signal?: AbortSignal; fs?: FsLike } = {},
-): Promise<void> {
+export async function writeFileAtomic(path: string, data: FileContent, options: WriteFileAtomicOptions = {}): Promise<void> {
   throwIfAborted(options.signal);
   if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('writeFileAtomic needs a file path');
   const writer = new AtomicWriter(options.fs ?? (nodeFs as FsLike), options.durable ?? true, process.platform);
   try {
-    await writer.writeAtomic(nodePath.resolve(path), bytes, options.signal);
+    await writer.writeAtomic(nodePath.resolve(path), data, options.signal, options.createDir ?? true);
   } catch (e) {
     throw fsError(e, `write ${path}`);
   }

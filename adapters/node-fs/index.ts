@@ -32,7 +32,7 @@ import { errno, fsError, isMissing, type DirentLike, type FsLike } from './fs.js
 import { FileLocks } from './lock.js';
 import { TempSweeper } from './temp-sweep.js';
 
-export { writeFileAtomic } from './atomic-write.js';
+export { writeFileAtomic, type FileContent, type WriteFileAtomicOptions } from './atomic-write.js';
 export type { DirentLike, FsLike } from './fs.js';
 
 /** Options of {@link nodeFsAdapter}. */
