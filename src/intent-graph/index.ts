@@ -31,3 +31,4 @@ export { newIntent, type NewIntentOptions } from './new-intent.js';
 export * from './document.js';
 export * from './document-io.js';
 export * from './rtfs/index.js';
+export * from '../ccos/index.js';
