@@ -7,7 +7,9 @@
  *
  * ```
  * objects/<aa>/<bb>/<hash>.json   the canonical bytes of one value
- * index.json                      the compacted index (INDEX_VERSION)
+ * index.json                      the index: v2 root (INDEX_V2_VERSION), or v1's single document
+ * index/<run>/directory.json      index v2: a run's directory; bloom.bin its Bloom filter;
+ * index/<run>/<page>.json         and its pages (6 digits from 000000)
  * journal/<time>-<writer>-<seq>.log  write-ahead segments, folded into index.json
  * quarantine/…                    corrupt objects moved aside by verify({ repair })
  * bundle-staging/<start>-<id>/…   a bundle import in progress
@@ -48,6 +50,47 @@ export const INDEX_V2_VERSION = 2;
 
 /** Every `index.json` version this release can read; any other is refused (UNSUPPORTED_VERSION), never rebuilt over. */
 export const KNOWN_INDEX_VERSIONS: readonly number[] = [INDEX_VERSION, INDEX_V2_VERSION];
+
+/** The `format` of an index v2 root: a root with another is not this SDK's index. */
+export const INDEX_FORMAT = 'archive-storage/index';
+
+/** Prefix of index v2's run pieces. */
+export const INDEX_RUNS_PREFIX = 'index/';
+
+/**
+ * A run id: `<15-digit unix ms>-<20 hex digits>`. The digits are derived from
+ * what the run holds (or, for a merge, from what it merges), so the same
+ * history gives the same keys and bytes on every backend.
+ */
+export const RUN_ID_PATTERN = /^(\d{15})-([0-9a-f]{20})$/;
+
+/** The id of a run written at `time` whose content digest (hex) is `digest`. */
+export function runId(time: number, digest: string): string {
+  return `${String(Math.max(0, Math.floor(time))).padStart(15, '0')}-${digest.slice(0, 20)}`;
+}
+
+/** The key of a run's directory. */
+export function runDirectoryKey(id: string): string {
+  return `${INDEX_RUNS_PREFIX}${id}/directory.json`;
+}
+
+/** The key of a run's Bloom filter. */
+export function runBloomKey(id: string): string {
+  return `${INDEX_RUNS_PREFIX}${id}/bloom.bin`;
+}
+
+/** The key of page `n` of a run. */
+export function runPageKey(id: string, n: number): string {
+  return `${INDEX_RUNS_PREFIX}${id}/${String(n).padStart(6, '0')}.json`;
+}
+
+/** The run a key under `index/` belongs to, and the time in its id; undefined for other keys. */
+export function runOfKey(key: string): { id: string; time: number } | undefined {
+  if (!key.startsWith(INDEX_RUNS_PREFIX)) return undefined;
+  const id = key.slice(INDEX_RUNS_PREFIX.length).split('/', 1)[0]!;
+  const m = RUN_ID_PATTERN.exec(id);
+  return m ? { id, time: Number(m[1]) } : undefined;
+}
 
 /** Name of the adapter lock that guards `index.json` and journal clean-up. */
 export const INDEX_LOCK = 'archive-index';

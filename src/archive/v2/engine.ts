@@ -1,0 +1,279 @@
+/**
+ * Index v2's engine (docs/format.md, "Index v2"): the current root, a reader
+ * per run, the bounded page cache, and every way the index changes — a fold's
+ * changes written as a level-0 run, tiered merges, a whole new base (migration
+ * from v1, rebuild), clean-up of pieces no root names. Memory holds the root,
+ * the directories and filters of the runs it names, and the cache; never the
+ * index.
+ *
+ * Every change follows the same order (crash safety): the run's pieces, then
+ * the root (the adapter's atomic `write`), then the deletion of what the old
+ * root named and the new one does not. Callers hold the adapter's index lock
+ * around changes.
+ *
+ * @module
+ */
+import type { StorageAdapter } from '../../adapter/contract.js';
+import { deleteEach } from '../../adapter/batch.js';
+import { CorruptIndexError } from '../../errors.js';
+import { sha256Hex } from '../../hash.js';
+import { mapLimit } from '../../internal/pool.js';
+import type { IndexRecord } from '../index-file.js';
+import { INDEX_KEY, INDEX_RUNS_PREFIX, runBloomKey, runDirectoryKey, runId, runOfKey, runPageKey } from '../layout.js';
+import { decodeRoot, encodePage, encodeRoot, type Cell, type Root, type RunRef } from './codec.js';
+import { mergeCells } from './merge.js';
+import { PageCache } from './page-cache.js';
+import { MissingPieceError, RunReader } from './run-reader.js';
+import { RunWriter } from './run-writer.js';
+
+/** Runs of one level that are merged into one run of the next. */
+export const FANOUT = 4;
+/** Entries of a level-0 run, roughly (a fold of 4 x compactAfter records): level L holds runs of about this x 4^L. */
+export const LEVEL_BASE = 4096;
+
+/** The root of an empty index. */
+export const EMPTY_ROOT: Root = { count: 0, bytes: 0, oldest: null, newest: null, runs: [] };
+
+/** What a fold changes for one hash: the new cell (`null` = remove) and what the runs held before. */
+export interface Change {
+  rec: IndexRecord | null;
+  base: IndexRecord | undefined;
+}
+
+/** The level a run of `count` entries belongs to, so a big base run is not merged with small ones. */
+export function levelFor(count: number): number {
+  let level = 0;
+  for (let cap = LEVEL_BASE; cap < count; cap *= FANOUT) level++;
+  return level;
+}
+
+/** What the engine runs with. */
+export interface EngineOptions {
+  adapter: StorageAdapter;
+  concurrency: number;
+  now: () => number;
+  /** Pieces no root names are deleted once their run id is this old (ms). */
+  graceMs: number;
+  cacheBytes?: number;
+}
+
+const decoder = /* @__PURE__ */ new TextDecoder();
+
+/** See the module doc. */
+export class IndexEngine {
+  root: Root = EMPTY_ROOT;
+  /** The bytes of `root` as read or written (undefined before any). */
+  rootBytes: Uint8Array | undefined;
+  readonly cache: PageCache;
+  private readers = new Map<string, RunReader>();
+
+  constructor(private readonly o: EngineOptions) {
+    this.cache = new PageCache(o.cacheBytes);
+  }
+
+  /** Makes `root` current; readers of runs it still names are kept (with their directory and filter). */
+  adopt(root: Root, bytes: Uint8Array): void {
+    const next = new Map<string, RunReader>();
+    for (const ref of root.runs) {
+      const old = this.readers.get(ref.id);
+      next.set(ref.id, old && old.ref.directory === ref.directory ? old : new RunReader(this.o.adapter, ref, this.cache));
+    }
+    this.readers = next;
+    this.root = root;
+    this.rootBytes = bytes;
+  }
+
+  /** True when `bytes` are the current root's. */
+  isCurrent(bytes: Uint8Array): boolean {
+    const cur = this.rootBytes;
+    return cur !== undefined && cur.byteLength === bytes.byteLength && decoder.decode(cur) === decoder.decode(bytes);
+  }
+
+  private reader(ref: RunRef): RunReader {
+    return this.readers.get(ref.id) ?? new RunReader(this.o.adapter, ref, this.cache);
+  }
+
+  /**
+   * Reads the root again after a piece went missing: another writer may have
+   * merged the run away. True when a different v2 root was adopted.
+   */
+  async reload(signal?: AbortSignal): Promise<boolean> {
+    const bytes = await this.o.adapter.read(INDEX_KEY, { signal });
+    if (!bytes) throw new MissingPieceError(INDEX_KEY, `${INDEX_KEY} is missing`);
+    if (this.isCurrent(bytes)) return false;
+    this.adopt(decodeRoot(bytes), bytes);
+    return true;
+  }
+
+  /** Runs `fn`; when a piece is missing because the root moved on, again on the new root. */
+  private async fresh<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof MissingPieceError) || attempt >= 3 || !(await this.reload(signal))) throw e;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** The live record of `hash` in the runs, newest run first; undefined when absent or removed. */
+  lookup(hash: string, signal?: AbortSignal): Promise<IndexRecord | undefined> {
+    return this.fresh(async () => {
+      for (const ref of this.root.runs) {
+        const r = await this.reader(ref).get(hash, signal);
+        if (r !== undefined) return r ?? undefined;
+      }
+      return undefined;
+    }, signal);
+  }
+
+  /** {@link lookup} of each of `hashes`, in order. */
+  lookupMany(hashes: readonly string[], signal?: AbortSignal): Promise<(IndexRecord | undefined)[]> {
+    if (this.root.runs.length === 0) return Promise.resolve(hashes.map(() => undefined));
+    return mapLimit(hashes, this.o.concurrency, (h) => this.lookup(h, signal), signal);
+  }
+
+  /** Cells of the runs (tombstones included) with `from <= hash < to`, merged in hash order. */
+  async *scan(from = '', to?: string, signal?: AbortSignal): AsyncGenerator<Cell> {
+    let at = from;
+    let inclusive = true;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const streams = this.root.runs.map((ref) => this.reader(ref).cells(at, inclusive, to, signal));
+        for await (const c of mergeCells(streams)) {
+          at = c.hash;
+          inclusive = false;
+          yield c;
+        }
+        return;
+      } catch (e) {
+        if (!(e instanceof MissingPieceError) || attempt >= 3 || !(await this.reload(signal))) throw e;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- changing (under the index lock)
+
+  /** Writes `root` as the new `index.json`, adopts it, then deletes the pieces of `dropped` runs it no longer names. */
+  async commitRoot(root: Root, dropped: readonly RunRef[], signal?: AbortSignal): Promise<void> {
+    const bytes = encodeRoot(root);
+    await this.o.adapter.write(INDEX_KEY, bytes, { signal });
+    const old = dropped.map((ref) => this.reader(ref));
+    this.adopt(root, bytes);
+    const named = new Set(root.runs.map((r) => r.id));
+    // The new root is durable: from here a failure only leaves pieces for clean-up.
+    await this.deleteRuns(old.filter((r) => !named.has(r.ref.id))).catch(() => {});
+  }
+
+  /** Writes a fold's changes as one level-0 run and a root naming it. No change, no write. */
+  async writeFold(changes: ReadonlyMap<string, Change>, signal?: AbortSignal): Promise<void> {
+    const cells: Cell[] = [];
+    let { count, bytes, oldest, newest } = this.root;
+    for (const hash of [...changes.keys()].sort()) {
+      const { rec, base } = changes.get(hash)!;
+      if (rec && !base) {
+        cells.push({ hash, rec });
+        count++;
+        bytes += rec.size;
+        if (oldest === null || rec.storedAt < oldest) oldest = rec.storedAt;
+        if (newest === null || rec.storedAt > newest) newest = rec.storedAt;
+      } else if (!rec && base) {
+        cells.push({ hash, rec: null });
+        count--;
+        bytes -= base.size;
+      }
+    }
+    if (cells.length === 0) return;
+    const id = runId(this.o.now(), sha256Hex(encodePage(cells)));
+    if (this.root.runs.some((r) => r.id === id)) return; // the very same fold is already current
+    const writer = new RunWriter(this.o.adapter, id, cells.length, signal);
+    for (const c of cells) await writer.add(c);
+    const ref = await writer.finish(0);
+    if (count === 0) oldest = newest = null;
+    await this.commitRoot({ count, bytes, oldest, newest, runs: [ref, ...this.root.runs] }, [], signal);
+  }
+
+  /**
+   * Merges, while some level holds {@link FANOUT} runs, that level's runs into
+   * one run of the next level. Tombstones are dropped when nothing older than
+   * the merged runs remains; a merge of every run makes the root's totals exact.
+   * `maxEntries` skips merges bigger than that (close() keeps to cheap ones).
+   */
+  async mergeDue(signal?: AbortSignal, maxEntries = Infinity): Promise<void> {
+    for (;;) {
+      const runs = this.root.runs;
+      const block = dueBlock(runs);
+      if (!block) return;
+      const [start, end] = block;
+      const group = runs.slice(start, end);
+      const total = group.reduce((n, r) => n + r.count, 0);
+      if (total > maxEntries) return;
+      const level = group[0]!.level + 1;
+      const bottom = end === runs.length;
+      const id = runId(this.o.now(), sha256Hex(`merge ${level} ${group.map((r) => `${r.id}:${r.directory}`).join(' ')}`));
+      const writer = new RunWriter(this.o.adapter, id, total, signal);
+      for await (const c of mergeCells(group.map((ref) => this.reader(ref).cells('', true, undefined, signal)))) {
+        if (bottom && !c.rec) continue;
+        await writer.add(c);
+      }
+      const merged = writer.size > 0 ? [await writer.finish(level)] : [];
+      const root: Root = { ...this.root, runs: [...runs.slice(0, start), ...merged, ...runs.slice(end)] };
+      if (start === 0 && bottom) Object.assign(root, writer.live);
+      await this.commitRoot(root, group, signal);
+    }
+  }
+
+  /**
+   * Replaces the whole index by the live `cells` (strictly increasing hashes):
+   * one run at the level its size calls for, and a root with exact totals.
+   * Migration from v1 and rebuilds use it. `maxCount` sizes the Bloom filter.
+   */
+  async replaceAll(cells: AsyncIterable<Cell> | Iterable<Cell>, maxCount: number, digest: string, signal?: AbortSignal): Promise<void> {
+    const writer = new RunWriter(this.o.adapter, runId(this.o.now(), digest), maxCount, signal);
+    for await (const c of cells) if (c.rec) await writer.add(c);
+    const runs = writer.size > 0 ? [await writer.finish(levelFor(writer.size))] : [];
+    await this.commitRoot({ ...writer.live, runs }, this.root.runs, signal);
+  }
+
+  /** Deletes pieces under `index/` that no current root names and whose run id is older than the grace period. */
+  async cleanup(signal?: AbortSignal): Promise<void> {
+    const named = new Set(this.root.runs.map((r) => r.id));
+    const now = this.o.now();
+    const doomed: string[] = [];
+    for await (const key of this.o.adapter.list(INDEX_RUNS_PREFIX, { signal })) {
+      const run = runOfKey(key);
+      if (run && !named.has(run.id) && now - run.time >= this.o.graceMs) doomed.push(key);
+    }
+    await deleteEach(this.o.adapter, doomed, this.o.concurrency);
+  }
+
+  /** Deletes every piece of `runs` (listed from the directory when it reads, else by prefix). */
+  private async deleteRuns(runs: readonly RunReader[]): Promise<void> {
+    for (const r of runs) {
+      const id = r.ref.id;
+      let keys: string[];
+      try {
+        const d = await r.directory();
+        keys = [...d.pages.map((_, n) => runPageKey(id, n)), runBloomKey(id), runDirectoryKey(id)];
+      } catch (e) {
+        if (!(e instanceof CorruptIndexError)) throw e;
+        keys = [];
+        for await (const k of this.o.adapter.list(`${INDEX_RUNS_PREFIX}${id}/`)) keys.push(k);
+      }
+      await deleteEach(this.o.adapter, keys, this.o.concurrency);
+    }
+  }
+}
+
+/** The first contiguous block of at least FANOUT runs of one level, as [start, end). */
+function dueBlock(runs: readonly RunRef[]): [number, number] | undefined {
+  for (let i = 0; i < runs.length; ) {
+    let j = i;
+    while (j < runs.length && runs[j]!.level === runs[i]!.level) j++;
+    if (j - i >= FANOUT) return [i, j];
+    i = j;
+  }
+  return undefined;
+}
