@@ -16,7 +16,7 @@
  */
 import type { StorageAdapter } from '../adapter/contract.js';
 import { canonicalBytes, type JsonValue } from '../json/canonical.js';
-import { ClosedError, CorruptObjectError, InvalidArgumentError, InvalidJsonError, NotFoundError, throwIfAborted } from '../errors.js';
+import { ClosedError, CorruptIndexError, CorruptObjectError, InvalidArgumentError, InvalidJsonError, NotFoundError, throwIfAborted } from '../errors.js';
 import { sha256HexAsync } from '../hash.js';
 import { CommitQueue } from './commit-queue.js';
 import { assertCanonicalBytes, assertHash } from './hash-args.js';
@@ -109,38 +109,33 @@ class Archive implements ContentArchive {
   }
 
   async *list(options?: ArchiveCallOptions): AsyncIterable<string> {
-    this.assertOpen();
-    for (const hash of [...this.state.index.keys()]) {
-      throwIfAborted(options?.signal);
-      if (this.state.index.has(hash)) yield hash;
-    }
+    for await (const e of this.entries(options)) yield e.hash;
   }
 
   async *entries(options?: ArchiveCallOptions): AsyncIterable<IndexEntry> {
     this.assertOpen();
-    for (const hash of [...this.state.index.keys()]) {
-      throwIfAborted(options?.signal);
-      const e = this.state.index.get(hash);
-      if (e) yield { hash, path: objectKey(hash), size: e.size, storedAt: e.storedAt };
+    const signal = options?.signal;
+    // In hash order, page by page; a damaged piece is rebuilt (auto-repair) and the listing goes on after the last hash given.
+    let after: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        for await (const { hash, rec } of this.state.view.entries(after === undefined ? '' : after + '0', undefined, signal)) {
+          throwIfAborted(signal);
+          after = hash;
+          yield { hash, path: objectKey(hash), size: rec.size, storedAt: rec.storedAt };
+        }
+        return;
+      } catch (e) {
+        if (attempt > 0 || !(e instanceof CorruptIndexError) || !this.settings.autoRepair) throw e;
+        await this.state.serialised(() => this.state.rebuild(signal));
+      }
     }
   }
 
   async stats(options?: ArchiveCallOptions): Promise<ArchiveStats> {
     this.assertOpen();
     throwIfAborted(options?.signal);
-    const index = this.state.index;
-    let bytes = 0;
-    let oldest: number | undefined;
-    let newest: number | undefined;
-    for (const e of index.values()) {
-      bytes += e.size;
-      if (oldest === undefined || e.storedAt < oldest) oldest = e.storedAt;
-      if (newest === undefined || e.storedAt > newest) newest = e.storedAt;
-    }
-    const out: ArchiveStats = { count: index.size, bytes };
-    if (oldest !== undefined) out.oldest = oldest;
-    if (newest !== undefined) out.newest = newest;
-    return out;
+    return this.state.view.stats(options?.signal);
   }
 
   // ---------------------------------------------------------------- writes
@@ -233,7 +228,7 @@ class Archive implements ContentArchive {
       await this.commits.whenIdle();
       await this.state.serialised(async () => {
         const raw = await this.adapter.read(INDEX_KEY);
-        if (this.state.hasJournalRecords() || !raw || (await hasAny(this.adapter.list(JOURNAL_PREFIX)))) await this.state.compact();
+        if (this.state.hasJournalRecords() || !raw || (await hasAny(this.adapter.list(JOURNAL_PREFIX)))) await this.state.compact(undefined, true);
       });
     } finally {
       this.closed = true;

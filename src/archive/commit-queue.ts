@@ -20,6 +20,7 @@ import { abortable, abortErrorOf } from '../internal/abort.js';
 import { Batcher } from '../internal/batcher.js';
 import { deferred, type Deferred } from '../internal/deferred.js';
 import { monotonicNow } from '../platform.js';
+import type { IndexRecord } from './index-file.js';
 import type { IndexState } from './index-state.js';
 import type { JournalRecord } from './journal.js';
 import { objectKey } from './layout.js';
@@ -118,14 +119,17 @@ export class CommitQueue {
     const items = [...unique.values()];
     if (this.adapter.capabilities.atomicBatch && this.adapter.writeMany) return this.commitPutsAtomically(items);
     const present = await hasEach(this.adapter, items.map((it) => objectKey(it.hash)), this.settings.concurrency);
-    const index = this.state.index;
+    const existing = items.filter((_, i) => present[i]);
+    const seen = new Map<string, IndexRecord | undefined>();
+    const found = await this.lookup(existing.map((it) => it.hash));
+    existing.forEach((it, i) => seen.set(it.hash, found[i]));
     const toWrite: PutItem[] = [];
     const toIndex: PutItem[] = [];
     items.forEach((it, i) => {
       if (!present[i]) {
         toWrite.push(it);
         toIndex.push(it);
-      } else if (!index.has(it.hash)) toIndex.push(it); // an orphan: adopt it
+      } else if (!seen.get(it.hash)) toIndex.push(it); // an orphan: adopt it
     });
     if (toIndex.length === 0) return;
     const records = this.putRecords(toIndex);
@@ -141,7 +145,13 @@ export class CommitQueue {
     }
     this.state.completed.add(segment);
     await this.rejournalIfSlow(started, records);
-    this.indexPuts(records);
+    this.indexPuts(records, seen);
+  }
+
+  /** What the index holds for `hashes` (through the engine: a damaged piece is rebuilt when auto-repair is on). */
+  private lookup(hashes: readonly string[]): Promise<(IndexRecord | undefined)[]> {
+    if (hashes.length === 0) return Promise.resolve([]);
+    return this.state.guard(() => this.state.view.getMany(hashes));
   }
 
   /**
@@ -156,11 +166,13 @@ export class CommitQueue {
    * harmless and, at worst, adopts an orphan.
    */
   private async commitPutsAtomically(items: PutItem[]): Promise<void> {
-    const index = this.state.index;
-    const known = items.filter((it) => index.has(it.hash));
+    const found = await this.lookup(items.map((it) => it.hash));
+    const seen = new Map<string, IndexRecord | undefined>();
+    items.forEach((it, i) => seen.set(it.hash, found[i]));
+    const known = items.filter((it) => seen.get(it.hash));
     const present = await hasEach(this.adapter, known.map((it) => objectKey(it.hash)), this.settings.concurrency);
     const missing = new Set(known.filter((_, i) => !present[i]));
-    const toWrite = items.filter((it) => !index.has(it.hash) || missing.has(it));
+    const toWrite = items.filter((it) => !seen.get(it.hash) || missing.has(it));
     if (toWrite.length === 0) return;
     const records = this.putRecords(toWrite);
     const started = monotonicNow();
@@ -169,7 +181,7 @@ export class CommitQueue {
     this.state.noteSegment(segment.key, records);
     this.state.completed.add(segment.key);
     await this.rejournalIfSlow(started, records);
-    this.indexPuts(records);
+    this.indexPuts(records, seen);
   }
 
   private putRecords(items: readonly PutItem[]): JournalRecord[] {
@@ -177,16 +189,16 @@ export class CommitQueue {
     return items.map((it) => ({ op: 'put', hash: it.hash, size: it.bytes.byteLength, storedAt }));
   }
 
-  private indexPuts(records: readonly JournalRecord[]): void {
-    const index = this.state.index;
-    for (const r of records) if (r.op === 'put' && !index.has(r.hash)) index.set(r.hash, { size: r.size, storedAt: r.storedAt });
+  private indexPuts(records: readonly JournalRecord[], seen: ReadonlyMap<string, IndexRecord | undefined>): void {
+    for (const r of records) if (r.op === 'put') this.state.view.notePut(r.hash, { size: r.size, storedAt: r.storedAt }, seen.get(r.hash));
   }
 
   /** Commits a delete batch: journal intent, then the objects. */
   private async commitDeletes(all: string[]): Promise<void> {
     const hashes = [...new Set(all)];
     const present = await hasEach(this.adapter, hashes.map(objectKey), this.settings.concurrency);
-    const targets = hashes.filter((h, i) => present[i] || this.state.index.has(h));
+    const seen = await this.lookup(hashes);
+    const targets = hashes.filter((h, i) => present[i] || seen[i]);
     if (targets.length === 0) return;
     const records: JournalRecord[] = targets.map((hash) => ({ op: 'del', hash }));
     const started = monotonicNow();
@@ -194,8 +206,9 @@ export class CommitQueue {
     await deleteEach(this.adapter, targets.map(objectKey), this.settings.concurrency);
     this.state.completed.add(segment);
     await this.rejournalIfSlow(started, records);
-    const index = this.state.index;
-    for (const h of targets) index.delete(h);
+    hashes.forEach((h, i) => {
+      if (present[i] || seen[i]) this.state.view.noteDelete(h, seen[i]);
+    });
   }
 
   /**

@@ -69,8 +69,8 @@ export async function loadSegments(
 /** Inputs of {@link foldSegments}. */
 export interface FoldInput {
   adapter: StorageAdapter;
-  /** The index to fold into (not modified). */
-  base: ReadonlyMap<string, IndexRecord>;
+  /** What the index (the runs, without the journal) holds for each hash, in order. */
+  lookup: (hashes: readonly string[]) => Promise<(IndexRecord | undefined)[]>;
   segments: readonly LoadedSegment[];
   /** Segment keys whose lines this handle wrote and saw take effect. */
   completed: ReadonlySet<string>;
@@ -88,10 +88,17 @@ export interface FoldInput {
   signal?: AbortSignal;
 }
 
+/** What the fold changes for one hash: its new record (`null`: no longer indexed) and what the index held before. */
+export interface FoldChange {
+  rec: IndexRecord | null;
+  base: IndexRecord | undefined;
+}
+
 /** What {@link foldSegments} gives. */
 export interface FoldResult {
-  entries: Map<string, IndexRecord>;
-  /** Segments fully settled (or void): safe to delete once `entries` is stored. */
+  /** Only real changes: a record for a hash the index lacks, `null` for one it holds. */
+  changes: Map<string, FoldChange>;
+  /** Segments fully settled (or void): safe to delete once `changes` are stored. */
   settled: string[];
   /** Segments kept because a line in them may still take effect. */
   pending: LoadedSegment[];
@@ -102,9 +109,9 @@ interface Touch {
   check: boolean;
 }
 
-/** Folds `segments` into a copy of `base` (see the module comment for the rules). */
+/** Folds `segments` over the index `lookup` reads (see the module comment for the rules); the index itself is not touched. */
 export async function foldSegments(input: FoldInput): Promise<FoldResult> {
-  const { adapter, base, segments, completed, signal } = input;
+  const { adapter, segments, completed, signal } = input;
   const touched = new Map<string, Touch>();
   for (const seg of segments) {
     const own = input.trustCompleted && completed.has(seg.key);
@@ -127,21 +134,25 @@ export async function foldSegments(input: FoldInput): Promise<FoldResult> {
   toCheck.forEach((h, i) => presence.set(h, found[i]!));
   const isPresent = (h: string) => presence.get(h) ?? true;
 
-  const entries = new Map(base);
+  const hashes = [...touched.keys()];
+  const bases = await input.lookup(hashes);
+  const changes = new Map<string, FoldChange>();
   const needSize: string[] = [];
-  for (const [h, t] of touched) {
-    if (!isPresent(h)) entries.delete(h);
-    else if (!entries.has(h)) {
-      if (t.put) entries.set(h, t.put);
+  hashes.forEach((h, i) => {
+    const base = bases[i];
+    const t = touched.get(h)!;
+    if (!isPresent(h)) {
+      if (base) changes.set(h, { rec: null, base });
+    } else if (!base) {
+      if (t.put) changes.set(h, { rec: t.put, base });
       else needSize.push(h);
     }
-  }
+  });
   // Present objects only named by a delete line (a delete that did not happen): measure them.
   const sizes = await mapLimit(needSize, input.concurrency, (h) => adapter.read(objectKey(h), { signal }), signal);
   needSize.forEach((h, i) => {
     const bytes = sizes[i];
-    if (bytes) entries.set(h, { size: bytes.byteLength, storedAt: Math.floor(input.now) });
-    else entries.delete(h);
+    if (bytes) changes.set(h, { rec: { size: bytes.byteLength, storedAt: Math.floor(input.now) }, base: undefined });
   });
 
   const settled: string[] = [];
@@ -154,5 +165,5 @@ export async function foldSegments(input: FoldInput): Promise<FoldResult> {
     if (young && unsettled) pending.push(seg);
     else settled.push(seg.key);
   }
-  return { entries, settled, pending };
+  return { changes, settled, pending };
 }

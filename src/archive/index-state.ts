@@ -1,12 +1,15 @@
 /**
- * The index one archive handle keeps, and what keeps it bounded.
+ * The index one archive handle works with, and what keeps it bounded.
  *
- * The handle's index is `index.json` (see `index-file.ts`) plus the journal
- * segments not yet folded into it (see `journal.ts`, `fold.ts`) plus its own
- * changes. `index.json` is rewritten only at compaction, which runs when the
- * journal has grown to a fraction of the index (so its cost per put stays
- * constant as the archive grows), under the adapter's cross-process lock. A
- * lost or torn `index.json` is rebuilt from the objects.
+ * The index is index v2 (docs/format.md): a small root naming immutable
+ * sorted runs, read piece by piece through the {@link IndexEngine}. The
+ * handle adds the journal segments not folded yet (see `journal.ts`,
+ * `fold.ts`) and its own changes as a *tail*: per hash, what changes against
+ * the runs (bounded by the compaction thresholds, never the index). A fold
+ * writes the journal's changes as one small run and a new root, under the
+ * adapter's cross-process lock, so its cost is the journal's, not the
+ * index's. A v1 `index.json` is migrated on open; a lost or torn index is
+ * rebuilt from the objects.
  *
  * Every write, compaction and maintenance step of one handle runs through
  * {@link IndexState.serialised}, one at a time.
@@ -14,20 +17,25 @@
  * @module
  */
 import { deleteEach } from '../adapter/batch.js';
-import { throwIfAborted } from '../errors.js';
+import { CorruptIndexError, throwIfAborted } from '../errors.js';
 import { KeyedMutex } from '../internal/mutex.js';
 import { randomId } from '../internal/random-id.js';
 import { foldSegments, loadSegments, type LoadedSegment } from './fold.js';
-import { decodeIndex, encodeIndex, TornIndex, type IndexRecord } from './index-file.js';
+import { decodeIndexDocument, parseIndexDocument, TornIndex, type IndexRecord } from './index-file.js';
 import { encodeSegment, type JournalRecord } from './journal.js';
 import { INDEX_KEY, INDEX_LOCK, segmentKey } from './layout.js';
-import { anyObject, scanObjects, type ScanObserver, type ScanResult } from './scan.js';
+import { rebuildFromObjects, type RebuildResult } from './rebuild.js';
+import { anyObject, type ScanObserver } from './scan.js';
 import type { ArchiveSettings } from './settings.js';
+import { decodeRootDocument, isV2Document, type Root } from './v2/codec.js';
+import { EMPTY_ROOT, IndexEngine } from './v2/engine.js';
+import { migrateV1 } from './v2/migrate.js';
+import { IndexView } from './view.js';
 
 /** Length of a handle's writer id in segment keys (the key pattern accepts 1 to 32 of `[0-9a-z]`). */
 const WRITER_ID_LENGTH = 12;
-
-const decoder = /* @__PURE__ */ new TextDecoder();
+/** Entries a merge at close() may rewrite: close stays cheap at any size; bigger merges wait for the next fold. */
+const CLOSE_MERGE_LIMIT = 65_536;
 
 /** A journal segment encoded and named, not yet written. */
 export interface NewSegment {
@@ -35,14 +43,18 @@ export interface NewSegment {
   bytes: Uint8Array;
 }
 
+/** What `index.json` holds, read and classified. */
+type Stored =
+  | { kind: 'absent' }
+  | { kind: 'torn'; reason: string }
+  | { kind: 'v1'; raw: Uint8Array; entries: Map<string, IndexRecord> }
+  | { kind: 'v2'; raw: Uint8Array; root: Root };
+
 /** The index of one archive handle, its journal bookkeeping, compaction and rebuild; see the module doc. */
 export class IndexState {
-  /**
-   * The index as this handle knows it: index.json + journal + own changes.
-   * Replaced by a new map at each compaction, so read it through this field
-   * every time rather than keeping it.
-   */
-  index = new Map<string, IndexRecord>();
+  readonly engine: IndexEngine;
+  /** Reads of the index as this handle sees it: the runs plus the tail. */
+  readonly view: IndexView;
   /** Own segments whose operations succeeded: never pending; their put lines need no `has` in a routine fold. */
   readonly completed = new Set<string>();
   /** This handle's id in the journal segment keys it writes. */
@@ -51,65 +63,81 @@ export class IndexState {
   /** Journal records and segments not yet compacted (own and others' known ones). */
   private journalRecords = 0;
   private journalSegments = 0;
-  /** Compaction is next attempted once journalRecords reaches this, or journalSegments reaches nextCompactSegments. */
   private nextCompactAt: number;
   private nextCompactSegments: number;
-  /**
-   * Records of this handle's own segments that still exist (segments are immutable),
-   * so a compaction does not read and re-checksum what this handle itself wrote.
-   */
+  /** Records of this handle's own segments that still exist (segments are immutable), so a fold does not read them back. */
   private readonly ownSegments = new Map<string, JournalRecord[]>();
-  /**
-   * The `index.json` this handle last read or wrote, and what it decodes to. A
-   * compaction that reads back exactly these bytes (nobody else compacted since)
-   * reuses the entries instead of parsing the whole document again.
-   */
-  private stored: { bytes: Uint8Array; entries: ReadonlyMap<string, IndexRecord> } | undefined;
+  private cleaned = false;
   private readonly serial = new KeyedMutex();
 
   constructor(private readonly settings: ArchiveSettings) {
+    this.engine = new IndexEngine({ adapter: settings.adapter, concurrency: settings.concurrency, now: settings.now, graceMs: settings.graceMs });
+    this.view = new IndexView(this.engine);
     this.nextCompactAt = this.recordThreshold();
     this.nextCompactSegments = settings.compactAfter;
   }
 
   // ---------------------------------------------------------------- open
 
-  /** Loads index.json and the journal; rebuilds a lost or torn index when allowed. */
+  /** Reads the root and the journal tail (nothing else); migrates a v1 index; rebuilds a lost or torn one when allowed. */
   async load(signal?: AbortSignal): Promise<void> {
     const { adapter, autoRepair } = this.settings;
     throwIfAborted(signal);
-    const raw = await adapter.read(INDEX_KEY, { signal });
-    let base: Map<string, IndexRecord> | undefined;
-    if (raw) {
-      const decoded = decodeIndex(raw);
-      if (!(decoded instanceof TornIndex)) {
-        base = decoded;
-        this.stored = { bytes: raw, entries: decoded };
-      }
-      else if (autoRepair) return this.serialised(() => this.rebuild(signal));
-      else base = new Map();
-    } else if (await anyObject(adapter, signal)) {
+    const stored = await this.readStored(signal); // an unknown version throws here, before anything is written
+    if (stored.kind === 'v2') this.engine.adopt(stored.root, stored.raw);
+    else if (stored.kind === 'v1') await this.withIndexLock(() => this.adoptStored(signal), signal);
+    else if (stored.kind === 'torn' || (await anyObject(adapter, signal))) {
       if (autoRepair) return this.serialised(() => this.rebuild(signal));
-      base = new Map();
     } else {
-      // A new archive: lay down an empty index.json, unless another writer just did more.
+      // A new archive: lay down an empty root, unless another writer just did more.
       await this.withIndexLock(async () => {
-        if (!(await adapter.has(INDEX_KEY, { signal }))) await adapter.write(INDEX_KEY, encodeIndex(new Map()), { signal });
+        if (!(await adapter.has(INDEX_KEY, { signal }))) await this.engine.commitRoot(EMPTY_ROOT, [], signal);
+        else await this.adoptStored(signal);
       }, signal);
-      base = new Map();
     }
     const segments = await loadSegments(adapter, this.settings.concurrency, signal);
-    const folded = await this.fold(base, segments, signal);
-    this.index = folded.entries; // a copy: `base` (the record of index.json) stays as read
+    const folded = await this.guard(() => this.fold(segments, signal), signal);
+    this.view.reset(folded.changes);
     this.setJournalRecords(segments);
-    if (this.journalRecords >= this.recordThreshold() || this.journalSegments >= this.settings.compactAfter) {
-      await this.serialised(() => this.compactQuietly(signal));
+    if (this.compactionDue()) await this.serialised(() => this.compactQuietly(signal));
+  }
+
+  /** Reads and classifies `index.json`; throws UNSUPPORTED_VERSION for a version this release does not know. */
+  private async readStored(signal?: AbortSignal): Promise<Stored> {
+    const raw = await this.settings.adapter.read(INDEX_KEY, { signal });
+    if (!raw) return { kind: 'absent' };
+    if (this.engine.isCurrent(raw)) return { kind: 'v2', raw, root: this.engine.root };
+    const doc = parseIndexDocument(raw);
+    if (doc instanceof TornIndex) return { kind: 'torn', reason: doc.reason };
+    if (isV2Document(doc)) {
+      try {
+        return { kind: 'v2', raw, root: decodeRootDocument(doc as Record<string, unknown>) };
+      } catch (e) {
+        if (e instanceof CorruptIndexError) return { kind: 'torn', reason: e.message };
+        throw e;
+      }
     }
+    const entries = decodeIndexDocument(doc);
+    return entries instanceof TornIndex ? { kind: 'torn', reason: entries.reason } : { kind: 'v1', raw, entries };
+  }
+
+  /**
+   * Under the lock: makes what `index.json` holds now current (migrating a v1
+   * index). False when it is lost or torn (the caller rebuilds).
+   */
+  private async adoptStored(signal?: AbortSignal): Promise<boolean> {
+    const stored = await this.readStored(signal);
+    if (stored.kind === 'v2') this.engine.adopt(stored.root, stored.raw);
+    else if (stored.kind === 'v1') {
+      await migrateV1(this.engine, stored.entries, stored.raw, signal);
+      await this.cleanupOnce(signal);
+    } else return false;
+    return true;
   }
 
   // ---------------------------------------------------------------- journal
 
-  /** True while some journal record is not folded into index.json yet. */
+  /** True while some journal record is not folded into the index yet. */
   hasJournalRecords(): boolean {
     return this.journalRecords > 0;
   }
@@ -140,15 +168,12 @@ export class IndexState {
   }
 
   /**
-   * Journal records before a compaction. A compaction rewrites the whole index,
-   * so the threshold grows with it (a quarter of the index: O(1) index bytes per
-   * put at any size). Segments are bounded separately by `compactAfter`: each
-   * costs a read when an archive is opened, so single puts (one segment each)
-   * fold after `compactAfter` of them, while batches (many records per segment)
-   * may gather up to four times as many records first.
+   * Journal records before a fold. A fold costs the journal, not the index, so
+   * the bound is constant: four times `compactAfter` records, or `compactAfter`
+   * segments (each costs a read when an archive is opened).
    */
   private recordThreshold(): number {
-    return Math.max(4 * this.settings.compactAfter, Math.floor(this.index.size / 4));
+    return 4 * this.settings.compactAfter;
   }
 
   private setJournalRecords(pending: readonly LoadedSegment[]): void {
@@ -179,23 +204,43 @@ export class IndexState {
     return this.serial.run('archive', fn);
   }
 
+  /**
+   * Runs `fn`; when a piece of the index turns out damaged (CORRUPT_INDEX) and
+   * `autoRepairIndex` is on, rebuilds the index from the objects and runs `fn`
+   * again. Call inside `serialised` (or during load).
+   */
+  async guard<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof CorruptIndexError) || !this.settings.autoRepair) throw e;
+      await this.rebuild(signal);
+      return fn();
+    }
+  }
+
   // ---------------------------------------------------------------- compaction
 
   /**
-   * Folds index.json and every journal segment into a new index.json, then
-   * deletes the settled segments. Call inside `serialised`.
+   * Folds every journal segment into the index (one level-0 run and a new
+   * root), deletes the settled segments, then merges runs where a level is
+   * full. Call inside `serialised`. `closing` keeps merges small.
    */
-  async compact(signal?: AbortSignal): Promise<void> {
+  async compact(signal?: AbortSignal, closing = false): Promise<void> {
     await this.withIndexLock(async () => {
-      const raw = await this.settings.adapter.read(INDEX_KEY, { signal });
-      const decoded = raw ? (this.stored && sameBytes(raw, this.stored.bytes) ? this.stored.entries : decodeIndex(raw)) : undefined;
-      if (!decoded || decoded instanceof TornIndex) {
-        // The index vanished or was damaged under us: the objects decide.
-        await this.rebuildLocked(signal);
+      // Another writer may have folded (or migrated) since: start from what is stored now.
+      if (!(await this.adoptStored(signal))) {
+        await this.rebuildLocked(signal); // the index vanished or was damaged under us: the objects decide
         return;
       }
-      const segments = await this.loadSegments(signal);
-      await this.storeFold(decoded, segments, signal);
+      try {
+        await this.foldAndStore(await this.loadSegments(signal), true, signal);
+        await this.engine.mergeDue(signal, closing ? CLOSE_MERGE_LIMIT : Infinity);
+        await this.cleanupOnce(signal);
+      } catch (e) {
+        if (!(e instanceof CorruptIndexError) || !this.settings.autoRepair) throw e;
+        await this.rebuildLocked(signal);
+      }
     }, signal);
   }
 
@@ -214,38 +259,38 @@ export class IndexState {
   }
 
   /** {@link rebuild} for a caller that holds the index lock already; resolves what the scan found. */
-  async rebuildLocked(signal?: AbortSignal, onScan?: ScanObserver): Promise<ScanResult> {
-    const scan = await scanObjects(this.settings.adapter, this.settings.concurrency, signal, onScan);
-    const base = new Map<string, IndexRecord>();
-    const storedAt = Math.floor(this.settings.now());
-    for (const [hash, size] of scan.good) base.set(hash, { size, storedAt: this.index.get(hash)?.storedAt ?? storedAt });
+  async rebuildLocked(signal?: AbortSignal, onScan?: ScanObserver): Promise<RebuildResult> {
+    const scan = await rebuildFromObjects(this.settings, this.engine, signal, onScan);
     const segments = await this.loadSegments(signal);
     // Segments written before the scan are reflected by it already; those written during it
     // are folded on top. No line is taken on trust here: the objects were just found to
     // disagree with what this handle believed. Lines of objects found corrupt must not re-add them.
     const corrupt = new Set(scan.corrupt);
     const filtered = segments.map((s) => ({ ...s, records: s.records.filter((r) => !corrupt.has(r.hash)) }));
-    await this.storeFold(base, filtered, signal, false);
+    await this.foldAndStore(filtered, false, signal);
+    await this.cleanupOnce(signal, true);
     return scan;
   }
 
-  /** Folds `segments` into `base`, stores index.json, deletes settled segments, adopts the result. */
-  private async storeFold(base: ReadonlyMap<string, IndexRecord>, segments: LoadedSegment[], signal?: AbortSignal, trust = true): Promise<void> {
-    const { adapter } = this.settings;
-    const folded = await this.fold(base, segments, signal, trust);
-    const bytes = encodeIndex(folded.entries);
-    this.stored = undefined; // until the write is known to have landed
-    await adapter.write(INDEX_KEY, bytes, { signal });
-    this.stored = { bytes, entries: folded.entries };
-    // From here on the index holds everything; a failed delete only leaves a segment to fold again.
-    await deleteEach(adapter, folded.settled, this.settings.concurrency);
+  /** Folds `segments` over the current runs, stores the changes as a run, deletes settled segments, clears the tail. */
+  private async foldAndStore(segments: LoadedSegment[], trust: boolean, signal?: AbortSignal): Promise<void> {
+    const folded = await this.fold(segments, signal, trust);
+    await this.engine.writeFold(folded.changes, signal);
+    // From here on the runs hold everything; a failed delete only leaves a segment to fold again.
+    await deleteEach(this.settings.adapter, folded.settled, this.settings.concurrency);
     for (const key of folded.settled) {
       this.completed.delete(key);
       this.ownSegments.delete(key);
     }
-    // The handle's working index is a copy: its own puts must not alter the record of what is stored.
-    this.index = new Map(folded.entries);
+    this.view.reset(new Map());
     this.setJournalRecords(folded.pending);
+  }
+
+  /** Deletes unreferenced index pieces, once per handle (and after each rebuild, when `again`). */
+  private async cleanupOnce(signal?: AbortSignal, again = false): Promise<void> {
+    if (this.cleaned && !again) return;
+    this.cleaned = true;
+    await this.engine.cleanup(signal).catch(() => {});
   }
 
   /** Every journal segment; this handle's own are taken from memory. Forgets own segments deleted by others. */
@@ -256,11 +301,11 @@ export class IndexState {
     return segments;
   }
 
-  private fold(base: ReadonlyMap<string, IndexRecord>, segments: readonly LoadedSegment[], signal?: AbortSignal, trust = true) {
+  private fold(segments: readonly LoadedSegment[], signal?: AbortSignal, trust = true): ReturnType<typeof foldSegments> {
     const { adapter, now, graceMs, concurrency } = this.settings;
     return foldSegments({
       adapter,
-      base,
+      lookup: (hashes) => this.engine.lookupMany(hashes, signal),
       segments,
       completed: this.completed,
       ownWriter: this.writer,
@@ -271,13 +316,4 @@ export class IndexState {
       signal,
     });
   }
-}
-
-/**
- * True when `a` and `b` hold the same bytes. Compared as text: decoding is native and
- * string equality a memory compare, while a byte loop over megabytes is slow in JS.
- * `index.json` is ASCII, so equal text means equal bytes.
- */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && decoder.decode(a) === decoder.decode(b);
 }

@@ -12,7 +12,7 @@ import { MAX_BATCH, type CommitQueue } from './commit-queue.js';
 import { assertHash } from './hash-args.js';
 import type { IndexState } from './index-state.js';
 import { objectKey, OBJECTS_PREFIX, hashOfObjectKey, QUARANTINE_PREFIX } from './layout.js';
-import { scanObjects, type ScanObserver } from './scan.js';
+import { objectShards, scanObjects, type ScanObserver } from './scan.js';
 import type { ArchiveSettings } from './settings.js';
 import type { GcOptions, GcReport, VerifyOptions, VerifyReport } from './types.js';
 
@@ -23,12 +23,17 @@ export interface ArchiveParts {
   readonly commits: CommitQueue;
 }
 
-/** `ContentArchive.verify`: see its documentation. */
+/**
+ * `ContentArchive.verify`: see its documentation. Walks the archive slice by
+ * slice (see `objectShards`): the objects under one prefix, read and hashed,
+ * against the index's entries of the same hash range, so memory holds one
+ * slice's hashes, never the archive's.
+ */
 export async function verifyArchive({ settings, state }: ArchiveParts, options: VerifyOptions = {}): Promise<VerifyReport> {
   const { adapter, concurrency } = settings;
   const { signal, onProgress, repair } = options;
   throwIfAborted(signal);
-  const total = state.index.size;
+  const total = (await state.guard(() => state.view.stats(signal), signal)).count;
   let done = 0;
   let bytes = 0;
   const observe: ScanObserver = (n) => {
@@ -37,21 +42,32 @@ export async function verifyArchive({ settings, state }: ArchiveParts, options: 
     if (onProgress && (done % 64 === 0 || done === total)) onProgress({ done, total: Math.max(total, done), bytes });
   };
   const run = async (): Promise<VerifyReport> => {
-    const indexed = new Map(state.index);
-    const scan = await scanObjects(adapter, concurrency, signal, observe);
+    const corrupt: string[] = [];
+    const corruptKeys: string[] = [];
+    const missing: string[] = [];
+    const orphaned: string[] = [];
+    for (const shard of objectShards(total)) {
+      const indexed = new Set<string>();
+      for await (const { hash } of state.view.entries(shard.from, shard.to, signal)) indexed.add(hash);
+      const scan = await scanObjects(adapter, concurrency, signal, observe, shard.prefix);
+      for (const h of scan.good.keys()) if (!indexed.has(h)) orphaned.push(h);
+      corrupt.push(...scan.corrupt);
+      corruptKeys.push(...scan.corruptKeys);
+      const corruptSet = new Set(scan.corrupt);
+      const unseen = [...indexed].filter((h) => !scan.good.has(h) && !corruptSet.has(h));
+      // Confirm before reporting: an object put after the listing passed its shard is not missing.
+      const stillThere = await hasEach(adapter, unseen.map(objectKey), concurrency, { signal });
+      missing.push(...unseen.filter((_, i) => !stillThere[i]));
+    }
     onProgress?.({ done, total: Math.max(total, done), bytes });
-    const orphaned = [...scan.good.keys()].filter((h) => !indexed.has(h)).sort();
-    const corruptSet = new Set(scan.corrupt);
-    const unseen = [...indexed.keys()].filter((h) => !scan.good.has(h) && !corruptSet.has(h));
-    // Confirm before reporting: an object put after the listing passed its shard is not missing.
-    const stillThere = await hasEach(adapter, unseen.map(objectKey), concurrency, { signal });
-    const missing = unseen.filter((_, i) => !stillThere[i]).sort();
-    const corrupt = [...scan.corrupt].sort();
+    orphaned.sort();
+    missing.sort();
+    corrupt.sort();
     const ok = corrupt.length === 0 && missing.length === 0 && orphaned.length === 0;
     let repaired = false;
     if (repair && !ok) {
       throwIfAborted(signal);
-      for (const key of scan.corruptKeys) await quarantine(settings, key, signal);
+      for (const key of corruptKeys) await quarantine(settings, key, signal);
       await state.rebuildLocked(signal);
       repaired = true;
     }
@@ -111,7 +127,7 @@ export async function collectGarbage({ settings, state, commits }: ArchiveParts,
     const sizes = await mapLimit(
       doomed,
       concurrency,
-      async (h) => state.index.get(h)?.size ?? (await adapter.read(objectKey(h), { signal }))?.byteLength ?? 0,
+      async (h) => (await state.view.getMany([h], signal))[0]?.size ?? (await adapter.read(objectKey(h), { signal }))?.byteLength ?? 0,
       signal,
     );
     for (let i = 0; i < doomed.length; i += MAX_BATCH) {

@@ -30,12 +30,13 @@ export async function scanObjects(
   concurrency: number,
   signal?: AbortSignal,
   observe?: ScanObserver,
+  prefix = OBJECTS_PREFIX,
 ): Promise<ScanResult> {
   const good = new Map<string, number>();
   const corrupt: string[] = [];
   const corruptKeys: string[] = [];
   await forEachLimit(
-    adapter.list(OBJECTS_PREFIX, { signal }),
+    adapter.list(prefix, { signal }),
     concurrency,
     async (key) => {
       const hash = hashOfObjectKey(key);
@@ -60,4 +61,37 @@ export async function anyObject(adapter: StorageAdapter, signal?: AbortSignal): 
     if (hashOfObjectKey(key)) return true;
   }
   return false;
+}
+
+/** One slice of the object space: keys under `prefix`, hashes in [`from`, `to`) (`to` undefined: no upper bound). */
+export interface ObjectShard {
+  prefix: string;
+  from: string;
+  to: string | undefined;
+}
+
+/**
+ * The slices a whole-archive pass (verify, rebuild) walks one at a time, so
+ * it holds one slice's hashes in memory, never all of them: the whole object
+ * space up to 65,536 objects, 16 slices (first hex digit) up to about a
+ * million, else 256 (`objects/<aa>/`). Few slices for a small archive, since
+ * a list call costs a round trip (and on some backends a pass over all keys).
+ */
+export function objectShards(count: number): ObjectShard[] {
+  const digits = count <= 65_536 ? 0 : count <= 1_048_576 ? 1 : 2;
+  if (digits === 0) return [{ prefix: OBJECTS_PREFIX, from: '', to: undefined }];
+  const n = 16 ** digits;
+  const hex = (i: number) => i.toString(16).padStart(digits, '0');
+  return Array.from({ length: n }, (_, i) => ({
+    prefix: OBJECTS_PREFIX + hex(i) + (digits === 2 ? '/' : ''),
+    from: hex(i),
+    to: i + 1 < n ? hex(i + 1) : undefined,
+  }));
+}
+
+/** Object keys listed (not read): sizes a rebuild's Bloom filter and picks its slices. */
+export async function countObjects(adapter: StorageAdapter, signal?: AbortSignal): Promise<number> {
+  let n = 0;
+  for await (const key of adapter.list(OBJECTS_PREFIX, { signal })) if (hashOfObjectKey(key)) n++;
+  return n;
 }

@@ -22,6 +22,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StorageAdapter } from '../adapter/contract.js';
 import { openArchive } from '../archive/index.js';
+import { readStoredRoot, storedEntries } from '../archive/v2/stored.js';
 import { INDEX_KEY, objectKey, QUARANTINE_PREFIX, type ContentArchive, type OpenArchiveOptions } from '../archive/types.js';
 import { canonicalBytes, canonicalize } from '../json/canonical.js';
 import type { CorruptObjectError, InvalidJsonError } from '../errors.js';
@@ -332,16 +333,18 @@ export function runArchiveConformance(
       expect((await journalKeys(adapter)).length).toBeGreaterThan(0);
       await archive.close();
       expect(await journalKeys(adapter)).toEqual([]);
+      // index.json is the index v2 root (docs/format.md), canonical JSON; the entries live in the runs it names.
       const text = dec.decode(await adapter.read(INDEX_KEY));
-      const doc = JSON.parse(text) as { version: number; objects: Record<string, { path: string; size: number; storedAt: number }> };
+      const doc = JSON.parse(text) as { version: number; format: string; count: number };
       expect(canonicalize(doc)).toBe(text);
-      expect(doc.version).toBe(1);
-      expect(Object.keys(doc.objects).length).toBe(41);
+      expect(doc).toMatchObject({ version: 2, format: 'archive-storage/index', count: 41 });
+      const stored = new Map((await collect(storedEntries(adapter))).map((e) => [e.hash, e]));
+      expect(stored.size).toBe(41);
       for (const h of hashes) {
-        expect(doc.objects[h]).toEqual({ path: objectKey(h), size: canonicalBytes(sampleValues(40)[hashes.indexOf(h)]).byteLength, storedAt: t.now() });
+        expect(stored.get(h)).toEqual({ hash: h, path: objectKey(h), size: canonicalBytes(sampleValues(40)[hashes.indexOf(h)]).byteLength, storedAt: t.now() });
       }
       const keys = await collect(adapter.list(''));
-      expect(keys.filter((k) => !k.startsWith('objects/'))).toEqual([INDEX_KEY]);
+      expect(keys.filter((k) => !k.startsWith('objects/') && !k.startsWith('index/'))).toEqual([INDEX_KEY]);
       await expectCode(archive.put(1), 'CLOSED');
       await expectCode(archive.get(hashes[0]!), 'CLOSED');
       await archive.close(); // twice is fine
@@ -459,8 +462,7 @@ export function runArchiveConformance(
       for (const v of sampleValues(100)) hashes.push(await archive.put(v));
       // The journal holds at most compactAfter segments (here one per put) before it is folded.
       expect((await journalKeys(adapter)).length).toBeLessThanOrEqual(25);
-      const doc = JSON.parse(dec.decode(await adapter.read(INDEX_KEY))) as { objects: Record<string, unknown> };
-      expect(Object.keys(doc.objects).length).toBeGreaterThanOrEqual(75);
+      expect((await readStoredRoot(adapter)).count).toBeGreaterThanOrEqual(75);
       expect((await collect(archive.list())).length).toBe(100);
     });
 
@@ -616,8 +618,7 @@ export function runArchiveConformance(
         // the objects are all there and a rebuild restores the complete index.
         await c.rebuildIndex();
       } else {
-        const doc = JSON.parse(dec.decode(await adapter.read(INDEX_KEY))) as { objects: Record<string, unknown> };
-        expect(Object.keys(doc.objects).sort()).toEqual([...expected].sort());
+        expect((await collect(storedEntries(adapter))).map((e) => e.hash)).toEqual([...expected].sort());
       }
       expect((await collect(c.list())).sort()).toEqual([...expected].sort());
       expect((await c.verify()).ok).toBe(true);

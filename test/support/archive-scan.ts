@@ -48,8 +48,33 @@ export async function scanDisk(dir: string): Promise<DiskScan> {
   return { good, bad, temps };
 }
 
-/** Hashes listed in `<dir>/index.json`. */
+/**
+ * Hashes the stored index of `<dir>` holds: a v1 `index.json`'s `objects`, or
+ * index v2's runs (docs/format.md) read straight from the files, newest run
+ * first winning, tombstones removing, every piece's digest checked.
+ */
 export async function indexJsonHashes(dir: string): Promise<string[]> {
-  const doc = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { objects: Record<string, unknown> };
-  return Object.keys(doc.objects).sort();
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const root = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as {
+    version: number;
+    objects?: Record<string, unknown>;
+    runs?: { id: string; directory: string }[];
+  };
+  if (root.version === 1) return Object.keys(root.objects!).sort();
+  if (root.version !== 2) throw new Error(`index.json has version ${root.version}`);
+  const seen = new Map<string, boolean>();
+  for (const run of root.runs!) {
+    const dirBytes = await readFile(join(dir, 'index', run.id, 'directory.json'));
+    if (sha(dirBytes) !== run.directory) throw new Error(`run ${run.id}: directory does not hash to the root's digest`);
+    const directory = JSON.parse(dirBytes.toString('utf8')) as { pages: [string, string, number, string][] };
+    for (let n = 0; n < directory.pages.length; n++) {
+      const bytes = await readFile(join(dir, 'index', run.id, `${String(n).padStart(6, '0')}.json`));
+      if (sha(bytes) !== directory.pages[n]![3]) throw new Error(`run ${run.id} page ${n}: bad digest`);
+      for (const e of (JSON.parse(bytes.toString('utf8')) as { entries: unknown[][] }).entries) {
+        const h = e[0] as string;
+        if (!seen.has(h)) seen.set(h, e.length === 3);
+      }
+    }
+  }
+  return [...seen].filter(([, live]) => live).map(([h]) => h).sort();
 }

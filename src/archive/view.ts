@@ -1,0 +1,118 @@
+/**
+ * What one handle sees of the index: the runs of its current root, with the
+ * *tail* on top — per hash, what the journal not folded yet and the handle's
+ * own writes change against the runs (a record the runs lack, or the removal
+ * of one they hold). The tail is bounded by the compaction thresholds, so the
+ * handle never holds the index itself.
+ *
+ * @module
+ */
+import type { IndexRecord } from './index-file.js';
+import type { FoldChange } from './fold.js';
+import type { ArchiveStats } from './types.js';
+import type { Cell } from './v2/codec.js';
+import type { IndexEngine } from './v2/engine.js';
+import { arrayCells, mergeCells } from './v2/merge.js';
+
+/** See the module doc. */
+export class IndexView {
+  private tail = new Map<string, FoldChange>();
+  /** The root bytes the tail's `base` values were read against. */
+  private tailRoot: Uint8Array | undefined;
+
+  constructor(private readonly engine: IndexEngine) {}
+
+  /** Starts a new tail (after a fold: empty; after open: the journal's changes). */
+  reset(changes: Map<string, FoldChange>): void {
+    this.tail = changes;
+    this.tailRoot = this.engine.rootBytes;
+  }
+
+  /** Number of hashes in the tail. */
+  get tailSize(): number {
+    return this.tail.size;
+  }
+
+  /** The live record of each of `hashes` as this handle sees it. */
+  async getMany(hashes: readonly string[], signal?: AbortSignal): Promise<(IndexRecord | undefined)[]> {
+    const out: (IndexRecord | undefined)[] = new Array(hashes.length);
+    const ask: number[] = [];
+    hashes.forEach((h, i) => {
+      const t = this.tail.get(h);
+      if (t) out[i] = t.rec === null ? undefined : (t.base ?? t.rec);
+      else ask.push(i);
+    });
+    const found = await this.engine.lookupMany(ask.map((i) => hashes[i]!), signal);
+    ask.forEach((i, n) => (out[i] = found[n]));
+    return out;
+  }
+
+  /**
+   * Books a put this handle committed. `seen` is what {@link getMany} gave for
+   * it before the commit: a hash already indexed keeps its first stored time.
+   */
+  notePut(hash: string, rec: IndexRecord, seen: IndexRecord | undefined): void {
+    if (seen) return;
+    const t = this.tail.get(hash);
+    this.tail.set(hash, { rec, base: t?.base });
+  }
+
+  /** Books a delete this handle committed; `seen` as for {@link notePut}. */
+  noteDelete(hash: string, seen: IndexRecord | undefined): void {
+    const t = this.tail.get(hash);
+    const base = t ? t.base : seen;
+    if (base) this.tail.set(hash, { rec: null, base });
+    else this.tail.delete(hash);
+  }
+
+  /** Re-reads the tail's `base` values when the root moved on under it (another writer's merge). */
+  private async rebase(signal?: AbortSignal): Promise<void> {
+    if (this.tailRoot === this.engine.rootBytes) return;
+    const hashes = [...this.tail.keys()];
+    const bases = await this.engine.lookupMany(hashes, signal);
+    const next = new Map<string, FoldChange>();
+    hashes.forEach((h, i) => {
+      const rec = this.tail.get(h)!.rec;
+      const base = bases[i];
+      if (rec ? !base : base) next.set(h, { rec, base });
+    });
+    this.tail = next;
+    this.tailRoot = this.engine.rootBytes;
+  }
+
+  /** `stats()`: the root's totals, adjusted by the tail. */
+  async stats(signal?: AbortSignal): Promise<ArchiveStats> {
+    await this.rebase(signal);
+    let { count, bytes, oldest, newest } = this.engine.root;
+    for (const { rec, base } of this.tail.values()) {
+      if (rec && !base) {
+        count++;
+        bytes += rec.size;
+        if (oldest === null || rec.storedAt < oldest) oldest = rec.storedAt;
+        if (newest === null || rec.storedAt > newest) newest = rec.storedAt;
+      } else if (!rec && base) {
+        count--;
+        bytes -= base.size;
+      }
+    }
+    const out: ArchiveStats = { count, bytes };
+    if (count > 0 && oldest !== null) out.oldest = oldest;
+    if (count > 0 && newest !== null) out.newest = newest;
+    return out;
+  }
+
+  /** Live entries with `from <= hash < to`, in hash order: the runs merged with the tail, one page per run in memory. */
+  async *entries(from = '', to?: string, signal?: AbortSignal): AsyncGenerator<Cell & { rec: IndexRecord }> {
+    await this.rebase(signal);
+    const tail: Cell[] = [];
+    for (const [hash, { rec, base }] of this.tail) {
+      if (hash < from || (to !== undefined && hash >= to)) continue;
+      if (rec === null) tail.push({ hash, rec: null });
+      else if (!base) tail.push({ hash, rec });
+    }
+    tail.sort((a, b) => (a.hash < b.hash ? -1 : 1));
+    for await (const c of mergeCells([arrayCells(tail), this.engine.scan(from, to, signal)])) {
+      if (c.rec) yield c as Cell & { rec: IndexRecord };
+    }
+  }
+}
