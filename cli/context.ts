@@ -1,4 +1,9 @@
-/** What every command gets: parsed args, output streams, flags and lazily opened stores. */
+/**
+ * What every command gets: parsed args, output streams, flags and lazily
+ * opened stores.
+ *
+ * @module
+ */
 import type { ContentArchive } from '../src/archive/types.js';
 import type { StorageAdapter } from '../src/adapter/contract.js';
 import type { ParsedArgs } from './args.js';
@@ -21,6 +26,8 @@ export interface CliContext extends CliIo {
   archive(): Promise<ContentArchive>;
   /** Opens another store spec (e.g. `sync --to`), closed at exit. */
   openSpec(spec: string): Promise<{ adapter: StorageAdapter; archive: ContentArchive }>;
+  /** Whether the --store store exists already (decides whether a command that may create it must check its input first). */
+  storeExists(): Promise<boolean>;
   /** The adapter under --store. */
   adapter(): Promise<StorageAdapter>;
   progress(label: string): ProgressBar;

@@ -1,8 +1,101 @@
-export const HELP = `archive-storage — content-addressable JSON archive, backups and bundles
+/**
+ * The CLI's help: the global page (`--help`, `help`) and one page per command
+ * (`help put`, `put --help`). Each command has one entry in {@link COMMAND_HELP};
+ * the global page lists every entry under its section, so a new command is
+ * one entry here (and one in `main.ts`).
+ *
+ * @module
+ */
 
-Usage: archive-storage [global options] <command> [args]
+/** The help of one command. */
+export interface CommandHelp {
+  /** Where the global page lists it. */
+  section: 'Archive' | 'Bundles and sync' | 'Intent graph' | 'CCOS archives';
+  /** Lines of the global page: `synopsis  summary`. */
+  lines: readonly (readonly [synopsis: string, summary: string])[];
+  /** The rest of the command's own page. */
+  details: string;
+}
 
-Global options:
+export const COMMAND_HELP: Record<string, CommandHelp> = {
+  put: {
+    section: 'Archive',
+    lines: [['put [--ndjson] [FILE|-]', 'store one JSON value (or one per line); prints its hash(es)']],
+    details: `Reads FILE (or stdin) with the strict parser: duplicate keys, lone surrogates
+and numbers a double cannot hold exactly are refused (INVALID_JSON, exit 3).
+--ndjson stores one value per line, 1,000 per batch; every line is parsed
+first, so a bad line stores nothing.
+Memory: at most 8 bytes per input byte + 120 per '{', '[' or ',' + 64 MiB (about
+21x the input for typical records, 90x for a text of only tiny values like
+[{},{}]). An input that would not fit in Node's heap, or over 512 MiB, is
+refused with INPUT_TOO_LARGE (exit 3) before it is parsed;
+NODE_OPTIONS=--max-old-space-size=<MiB> gives a larger heap.`,
+  },
+  get: { section: 'Archive', lines: [['get HASH', 'print the value as canonical JSON']], details: 'Re-hashed on the way: a damaged object is CORRUPT_OBJECT (exit 3), never wrong data.' },
+  has: { section: 'Archive', lines: [['has HASH', 'exit 0 if present, 1 if not']], details: 'Prints nothing (with --json: {"hash","present"}).' },
+  rm: { section: 'Archive', lines: [['rm HASH', 'delete an object']], details: 'Exit 1 when it was not there.' },
+  ls: { section: 'Archive', lines: [['ls', 'one hash per line']], details: 'With --json, one sorted JSON array.' },
+  stats: { section: 'Archive', lines: [['stats', 'object count, bytes, oldest and newest']], details: 'Times are when each object was stored, in UTC.' },
+  verify: {
+    section: 'Archive',
+    lines: [['verify [--repair]', 're-hash everything; exit 1 and a report on damage']],
+    details: `Prints corrupt:, missing: and orphaned: lines, then "ok" or "damaged".
+--repair quarantines corrupt objects and rebuilds the index, then checks
+again and says what it did and what is left: exit 0 when nothing is.`,
+  },
+  gc: { section: 'Archive', lines: [['gc', 'remove leftovers (quarantine, stale temporary data)']], details: 'Also removes the staging of bundle imports that died more than a day ago.' },
+  export: {
+    section: 'Bundles and sync',
+    lines: [['export OUT.zip [--created-at T]', 'the portable bundle, written atomically']],
+    details: `The bundle holds every object, the index, a manifest and, when the store
+has one, the intent graph. Its createdAt (and the graph's timestamp) is now,
+else $SOURCE_DATE_EPOCH (unix seconds), else --created-at <ISO time>; pinned,
+two exports of one store are byte for byte identical.`,
+  },
+  import: {
+    section: 'Bundles and sync',
+    lines: [['import IN.zip', 'verify a bundle and add its objects, all or nothing']],
+    details: `Every byte is verified before anything is committed; a refused bundle
+(BUNDLE_*, exit 3) leaves the store as it was, and creates none. Its intent
+graph is restored only into a store that has none yet.`,
+  },
+  sync: { section: 'Bundles and sync', lines: [['sync --to <spec>', 'copy every object the target lacks (resumable)']], details: 'Each object is re-hashed on the way; a second run copies only what is left.' },
+  backup: {
+    section: 'Intent graph',
+    lines: [['backup OUT.json [--note TEXT]', 'StorageBackupData v1.1 of the intent graph']],
+    details: 'Written atomically. Its timestamp honours $SOURCE_DATE_EPOCH.',
+  },
+  restore: { section: 'Intent graph', lines: [['restore IN.json', "replace the graph with a backup's (all or nothing)"]], details: 'Reads v1.0 and v1.1; warnings go to stderr.' },
+  intents: {
+    section: 'Intent graph',
+    lines: [
+      ['intents add FILE|-', 'store a StorableIntent (JSON)'],
+      ['intents add --goal TEXT', 'create a new intent, id intent-<16 hex>'],
+      ['intents set ID [--status S] [--goal T] [--priority N] [--name T]', 'change fields'],
+      ['intents ls [--status S] [--goal-contains T]', 'id, status, priority, goal (tab-separated)'],
+      ['intents show ID | intents rm ID', 'one intent as JSON / delete it'],
+      ['intents snapshot', 'print the RTFS snapshot of the graph'],
+    ],
+    details: `Statuses: Active, Executing, Completed, Failed, Archived, Suspended.
+intents set stamps updated_at; --priority is an integer 0..4294967295, and
+--name "" clears the name. In intents ls, tabs, newlines and backslashes
+inside a field are printed as \\t, \\n and \\\\.`,
+  },
+  edges: {
+    section: 'Intent graph',
+    lines: [
+      ['edges add FROM TO TYPE [--weight W]', 'add an edge between two existing intents'],
+      ['edges rm FROM TO TYPE [--weight W] [--all]', 'remove one matching edge (or all)'],
+      ['edges ls [ID]', 'from, to, type, weight (tab-separated)'],
+    ],
+    details: `Types: DependsOn, IsSubgoalOf, ConflictsWith, Enables, RelatedTo, TriggeredBy,
+Blocks. W is a decimal number a double holds exactly (-0.5, 2, 1e-7); hex,
+padding and digits beyond a double's precision are refused. A duplicate or
+a self edge is stored, as CCOS allows, with a warning on stderr.`,
+  },
+};
+
+const GLOBAL_OPTIONS = `Global options:
   --store <spec>     where the archive lives (default $ARCHIVE_STORE, else ./.archive):
                        <dir> or file:<dir>      a directory (node-fs)
                        sqlite:<file>            a SQLite database (needs better-sqlite3)
@@ -13,37 +106,40 @@ Global options:
   --json             machine-readable output (errors too)
   --quiet            no informational messages
   --no-progress      no progress bar (it is drawn only when stderr is a terminal)
-  --help, --version
+  --help, --version  this page (help COMMAND or COMMAND --help for one command)`;
 
-Archive:
-  put [--ndjson] [FILE|-]   store one JSON value (or one per line); prints its hash(es)
-  get HASH                  print the value as canonical JSON
-  has HASH                  exit 0 if present, 1 if not
-  rm HASH                   delete an object
-  ls                        one hash per line
-  stats                     object count, bytes, oldest and newest
-  verify [--repair]         re-hash everything; exit 1 and a report on damage
-  gc                        remove leftovers (quarantine, stale temporary data)
+export const EXIT_CODES = `Exit codes:
+  0    ok
+  1    not found (a value, an intent, a store), or verify/sync found damage
+  2    usage (unknown command or option, wrong arguments)
+  3    bad input (invalid JSON, invalid or hostile backup or bundle, hash
+       mismatch, a file given as a store, an input over the size limit)
+  4    backend failure (I/O, lock timeout, quota, backend missing or unreachable)
+  130  interrupted (Ctrl+C); what was committed stays committed`;
 
-Bundles and sync:
-  export OUT.zip            the portable bundle (objects, index, manifest, and the
-                            intent graph when the store has one), written atomically
-  import IN.zip             verify a bundle and add its objects, all or nothing; its
-                            intent graph is restored when the store has none yet
-  sync --to <spec>          copy every object the target lacks (resumable)
+const SECTIONS: readonly CommandHelp['section'][] = ['Archive', 'Bundles and sync', 'Intent graph', 'CCOS archives'];
 
-Intent graph:
-  backup OUT.json [--note TEXT]   StorageBackupData v1.1 of the intent graph
-  restore IN.json                 replace the graph with a backup's (all or nothing)
-  intents add FILE|-              store a StorableIntent (JSON)
-  intents add --goal TEXT         create a new intent with a generated id
-  intents ls [--status S] [--goal-contains T]
-  intents show ID | intents rm ID
-  intents snapshot                print the RTFS snapshot of the graph
-  edges add FROM TO TYPE [--weight W]
-  edges ls [ID]
+function listing(entries: readonly CommandHelp[]): string {
+  const rows = entries.flatMap((e) => e.lines);
+  const width = Math.min(34, Math.max(...rows.map(([s]) => s.length)));
+  return rows.map(([s, what]) => (s.length > width ? `  ${s}\n  ${' '.repeat(width)}  ${what}` : `  ${s.padEnd(width)}  ${what}`)).join('\n');
+}
 
-Exit codes: 0 ok; 1 not found or damage found; 2 usage; 3 bad input
-(invalid JSON, invalid or hostile backup or bundle, hash mismatch);
-4 backend failure (I/O, lock timeout, quota, backend missing or unreachable).
-`;
+/** The global help page. */
+export function globalHelp(): string {
+  const parts = ['archive-storage — content-addressable JSON archive, backups and bundles', 'Usage: archive-storage [global options] <command> [args]', GLOBAL_OPTIONS];
+  for (const section of SECTIONS) {
+    const entries = Object.values(COMMAND_HELP).filter((e) => e.section === section);
+    if (entries.length) parts.push(`${section}:\n${listing(entries)}`);
+  }
+  parts.push(EXIT_CODES);
+  return `${parts.join('\n\n')}\n`;
+}
+
+/** The help page of `command`, or undefined when there is no such command. */
+export function commandHelp(command: string): string | undefined {
+  const entry = Object.hasOwn(COMMAND_HELP, command) ? COMMAND_HELP[command] : undefined;
+  if (!entry) return undefined;
+  const usage = entry.lines.map(([synopsis, what]) => `  archive-storage ${synopsis}\n      ${what}`).join('\n');
+  return `Usage:\n${usage}\n\n${entry.details}\n\nGlobal options and exit codes: archive-storage --help\n`;
+}

@@ -8,33 +8,57 @@ import { openArchive } from '../src/archive/index.js';
 import type { ContentArchive } from '../src/archive/types.js';
 import { parseCliArgs, type ParsedArgs } from './args.js';
 import * as archiveCommands from './commands/archive.js';
+import * as edgeCommands from './commands/edges.js';
 import * as graphCommands from './commands/graph.js';
+import * as intentCommands from './commands/intents.js';
 import * as transferCommands from './commands/transfer.js';
 import type { CliContext, CliIo, Command } from './context.js';
 import { describeError, EXIT, exitCodeOf, usageError } from './errors.js';
-import { HELP } from './help.js';
-import { openStoreAdapter } from './open-store.js';
+import { didYouMean } from './text.js';
+import { commandHelp, globalHelp } from './help.js';
+import { openStoreAdapter, storeExists, type StoreAccess } from './open-store.js';
 import { progressBar } from './progress.js';
 import { parseStoreSpec } from './store-spec.js';
 
-/** Commands, and whether they write to the store (a store that does not exist yet is created only for those). */
-const COMMANDS: Record<string, { run: Command; writes: boolean | ((a: ParsedArgs) => boolean) }> = {
-  put: { run: archiveCommands.put, writes: true },
-  get: { run: archiveCommands.get, writes: false },
-  has: { run: archiveCommands.has, writes: false },
-  rm: { run: archiveCommands.rm, writes: false },
-  ls: { run: archiveCommands.ls, writes: false },
-  stats: { run: archiveCommands.stats, writes: false },
-  verify: { run: archiveCommands.verify, writes: false },
-  gc: { run: archiveCommands.gc, writes: false },
-  export: { run: transferCommands.exportCommand, writes: false },
-  import: { run: transferCommands.importCommand, writes: true },
-  sync: { run: transferCommands.sync, writes: false },
-  backup: { run: graphCommands.backup, writes: false },
-  restore: { run: graphCommands.restore, writes: true },
-  intents: { run: graphCommands.intents, writes: (a) => a.positionals[0] === 'add' },
-  edges: { run: graphCommands.edges, writes: (a) => a.positionals[0] === 'add' },
+/** Commands, and what each does to its store: only `create` ones make a store that does not exist yet; `read` ones change nothing. */
+const COMMANDS: Record<string, { run: Command; access: StoreAccess | ((a: ParsedArgs) => StoreAccess) }> = {
+  put: { run: archiveCommands.put, access: 'create' },
+  get: { run: archiveCommands.get, access: 'read' },
+  has: { run: archiveCommands.has, access: 'read' },
+  rm: { run: archiveCommands.rm, access: 'modify' },
+  ls: { run: archiveCommands.ls, access: 'read' },
+  stats: { run: archiveCommands.stats, access: 'read' },
+  verify: { run: archiveCommands.verify, access: (a) => (a.values.repair ? 'modify' : 'read') },
+  gc: { run: archiveCommands.gc, access: 'modify' },
+  export: { run: transferCommands.exportCommand, access: 'read' },
+  import: { run: transferCommands.importCommand, access: 'create' },
+  sync: { run: transferCommands.sync, access: 'read' },
+  backup: { run: graphCommands.backup, access: 'read' },
+  restore: { run: graphCommands.restore, access: 'create' },
+  intents: { run: intentCommands.intents, access: (a) => ({ add: 'create', set: 'modify', rm: 'modify' } as const)[a.positionals[0] as 'add'] ?? 'read' },
+  edges: { run: edgeCommands.edges, access: (a) => (a.positionals[0] === 'ls' ? 'read' : 'modify') },
 };
+
+const unknownCommand = (name: string) => usageError(`unknown command ${JSON.stringify(name)}${didYouMean(name, Object.keys(COMMANDS))}`);
+
+/** Answers --help, help [COMMAND] and a bare invocation; undefined when the line asks for something else. */
+function help(args: ParsedArgs, io: CliIo): number | undefined {
+  if (args.command === undefined) {
+    if (args.values.help) io.stdout.write(globalHelp());
+    else io.stderr.write(globalHelp());
+    return args.values.help ? EXIT.ok : EXIT.usage;
+  }
+  const topic = args.command === 'help' ? args.positionals[0] : args.values.help ? args.command : undefined;
+  if (args.command !== 'help' && topic === undefined) return undefined;
+  if (topic === undefined) {
+    io.stdout.write(globalHelp());
+    return EXIT.ok;
+  }
+  const page = commandHelp(topic);
+  if (page === undefined) throw unknownCommand(topic);
+  io.stdout.write(page);
+  return EXIT.ok;
+}
 
 /** Runs the CLI; resolves the exit code. Never throws. */
 export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSignal): Promise<number> {
@@ -52,24 +76,18 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
       io.stdout.write(`${version}\n`);
       return EXIT.ok;
     }
-    if (args.values.help || args.command === 'help' || args.command === undefined) {
-      if (args.command === undefined && !args.values.help) {
-        io.stderr.write(HELP);
-        return EXIT.usage;
-      }
-      io.stdout.write(HELP);
-      return EXIT.ok;
-    }
-    const entry = COMMANDS[args.command];
-    if (!entry) throw usageError(`unknown command ${JSON.stringify(args.command)}`);
-    const writes = typeof entry.writes === 'function' ? entry.writes(args) : entry.writes;
+    const answered = help(args, io);
+    if (answered !== undefined) return answered;
+    const entry = Object.hasOwn(COMMANDS, args.command!) ? COMMANDS[args.command!] : undefined;
+    if (!entry) throw unknownCommand(args.command!);
+    const access = typeof entry.access === 'function' ? entry.access(args) : entry.access;
     const quiet = Boolean(args.values.quiet);
     const showProgress = !quiet && !args.values['no-progress'];
     const storeSpec = (args.values.store as string | undefined) ?? io.env.ARCHIVE_STORE ?? './.archive';
 
-    const open = async (spec: string, create: boolean) => {
+    const open = async (spec: string, mode: StoreAccess) => {
       const adapter = await openStoreAdapter(parseStoreSpec(spec), {
-        create,
+        access: mode,
         env: io.env,
         endpoint: args.values.endpoint as string | undefined,
         region: args.values.region as string | undefined,
@@ -80,7 +98,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
       return { adapter, archive };
     };
     let main: Promise<{ adapter: StorageAdapter; archive: ContentArchive }> | undefined;
-    const store = () => (main ??= open(storeSpec, writes));
+    const store = () => (main ??= open(storeSpec, access));
 
     const ctx: CliContext = {
       ...io,
@@ -90,7 +108,8 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
       signal,
       archive: async () => (await store()).archive,
       adapter: async () => (await store()).adapter,
-      openSpec: (spec) => open(spec, true),
+      openSpec: (spec) => open(spec, 'create'),
+      storeExists: () => storeExists(parseStoreSpec(storeSpec)),
       onClose: (fn) => void closers.unshift(fn),
       progress: (label) => progressBar(label, showProgress, io.stderr),
       out: (line) => void io.stdout.write(`${line}\n`),

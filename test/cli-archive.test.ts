@@ -160,7 +160,7 @@ describe('cli: archive commands', () => {
     }
     const r = cli(['gc']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('removed 1 staging key(s) of interrupted bundle imports');
+    expect(r.stdout).toContain('removed 1 staging key of interrupted bundle imports');
     expect(existsSync(join(dead, '0.seg'))).toBe(false);
     expect(existsSync(join(running, '0.seg'))).toBe(true);
     const json = cli(['--json', 'gc']);

@@ -1,12 +1,18 @@
-/** Archive commands: put, get, has, rm, ls, stats, verify, gc. */
+/**
+ * Archive commands: put, get, has, rm, ls, stats, verify, gc.
+ *
+ * @module
+ */
 import { canonicalize, parseJson, type JsonValue } from '../../src/json/canonical.js';
 import { clearBundleStaging } from '../../src/bundle/index.js';
+import type { VerifyReport } from '../../src/archive/types.js';
 import { InvalidJsonError } from '../../src/errors.js';
 import { isSha256Hex } from '../../src/hash.js';
 import { allowOnly, expectPositionals } from '../args.js';
 import type { Command, CliContext } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
-import { decodeUtf8, readInput } from '../io.js';
+import { checkPutMemory, decodeUtf8, maxPutInputBytes, readInput } from '../io.js';
+import { count } from '../text.js';
 
 /** How many values `put --ndjson` stores per batch (one durability barrier each). */
 const NDJSON_BATCH = 1000;
@@ -34,17 +40,29 @@ function parseNdjson(text: string): JsonValue[] {
   return values;
 }
 
+/**
+ * The text of put's input, within the size limit. Its own function, so that
+ * neither the bytes nor the text stay referenced once the value is parsed.
+ */
+async function inputText(ctx: CliContext, file: string | undefined): Promise<string> {
+  const what = file && file !== '-' ? file : 'stdin';
+  const text = decodeUtf8(await readInput(file, ctx.stdin, { maxBytes: maxPutInputBytes() }), what);
+  checkPutMemory(text, what);
+  return text;
+}
+
 export const put: Command = async (ctx) => {
   allowOnly(ctx.args, 'put', ['ndjson']);
   const [file] = expectPositionals(ctx.args, 'put', 0, 1, '[--ndjson] [FILE|-]');
-  const text = decodeUtf8(await readInput(file, ctx.stdin), file && file !== '-' ? file : 'stdin');
-  const archive = await ctx.archive();
+  // Parsed before the store is opened: bad input stores nothing and creates no store.
   if (!ctx.args.values.ndjson) {
-    const hash = await archive.put(parseJson(text), { signal: ctx.signal });
+    const value = parseJson(await inputText(ctx, file));
+    const hash = await (await ctx.archive()).put(value, { signal: ctx.signal });
     ctx.out(ctx.json ? JSON.stringify({ hash }) : hash);
     return EXIT.ok;
   }
-  const values = parseNdjson(text);
+  const values = parseNdjson(await inputText(ctx, file));
+  const archive = await ctx.archive();
   const bar = ctx.progress('put');
   const hashes: string[] = [];
   for (let i = 0; i < values.length; i += NDJSON_BATCH) {
@@ -116,26 +134,51 @@ export const stats: Command = async (ctx) => {
   return EXIT.ok;
 };
 
+/** The damage lines of a report: `corrupt:`, `missing:`, `orphaned:`. */
+function damageLines(report: VerifyReport): string[] {
+  return [
+    ...report.corrupt.map((h) => `corrupt: ${h}`),
+    ...report.missing.map((h) => `missing: ${h}`),
+    ...report.orphaned.map((h) => `orphaned: ${h}`),
+  ];
+}
+
+/** What a repair did, from what the verify before it found. */
+function repairSummary(found: VerifyReport): string {
+  const done = [
+    found.corrupt.length ? `quarantined ${count(found.corrupt.length, 'corrupt object')}` : '',
+    found.missing.length ? `dropped ${count(found.missing.length, 'missing object')} from the index` : '',
+    found.orphaned.length ? `indexed ${count(found.orphaned.length, 'orphaned object')}` : '',
+  ].filter(Boolean);
+  return `repaired: ${done.length ? done.join(', ') : 'nothing to do'}; index rebuilt`;
+}
+
 export const verify: Command = async (ctx) => {
   allowOnly(ctx.args, 'verify', ['repair']);
   expectPositionals(ctx.args, 'verify', 0, 0, '[--repair]');
-  const bar = ctx.progress('verify');
-  const report = await (await ctx.archive()).verify({
-    signal: ctx.signal,
-    repair: Boolean(ctx.args.values.repair),
-    onProgress: (p) => bar.update(p),
-  });
-  bar.done();
-  if (ctx.json) ctx.out(JSON.stringify(report));
+  const archive = await ctx.archive();
+  const repair = Boolean(ctx.args.values.repair);
+  const run = async (withRepair: boolean, label: string) => {
+    const bar = ctx.progress(label);
+    const report = await archive.verify({ signal: ctx.signal, repair: withRepair, onProgress: (p) => bar.update(p) });
+    bar.done();
+    return report;
+  };
+  const found = await run(repair, 'verify');
+  // After a repair, check again: what the repair could not mend is what is left.
+  const left = repair && !found.ok ? await run(false, 'recheck') : undefined;
+  const ok = left ? left.ok : found.ok;
+  if (ctx.json) ctx.out(JSON.stringify(left ? { ...found, left: { corrupt: left.corrupt, missing: left.missing, orphaned: left.orphaned }, ok } : found));
   else {
-    ctx.out(`checked: ${report.checked}`);
-    for (const h of report.corrupt) ctx.out(`corrupt: ${h}`);
-    for (const h of report.missing) ctx.out(`missing: ${h}`);
-    for (const h of report.orphaned) ctx.out(`orphaned: ${h}`);
-    if (report.repaired) ctx.out('repaired: corrupt objects quarantined, index rebuilt');
-    ctx.out(report.ok ? 'ok' : 'damaged');
+    ctx.out(`checked: ${found.checked}`);
+    for (const line of damageLines(found)) ctx.out(line);
+    if (left) {
+      ctx.out(repairSummary(found));
+      for (const line of damageLines(left)) ctx.out(`left ${line}`);
+      ctx.out(ok ? 'ok: nothing left to repair' : `damaged: ${count(damageLines(left).length, 'problem')} left after the repair`);
+    } else ctx.out(ok ? 'ok' : 'damaged (verify --repair mends it)');
   }
-  return report.ok ? EXIT.ok : EXIT.damage;
+  return ok ? EXIT.ok : EXIT.damage;
 };
 
 /** Age after which an import's staging is taken for the leftover of a dead import. */
@@ -149,8 +192,8 @@ export const gc: Command = async (ctx) => {
   const staging = await clearBundleStaging(await ctx.adapter(), { olderThanMs: STALE_STAGING_MS });
   if (ctx.json) ctx.out(JSON.stringify({ ...r, stagingKeysRemoved: staging }));
   else {
-    ctx.out(`deleted: ${r.deleted} (${r.bytesFreed} bytes)`);
-    if (staging > 0) ctx.out(`removed ${staging} staging key(s) of interrupted bundle imports`);
+    ctx.out(`deleted: ${count(r.deleted, 'object')} (${count(r.bytesFreed, 'byte')})`);
+    if (staging > 0) ctx.out(`removed ${count(staging, 'staging key')} of interrupted bundle imports`);
   }
   return EXIT.ok;
 };

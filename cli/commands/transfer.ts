@@ -1,32 +1,54 @@
-/** Moving a whole archive: export / import of the portable bundle, and sync to another store. */
-import { exportBundleToFile, importBundleFromFile } from '../../node/bundle-file.js';
+/**
+ * Moving a whole archive: export / import of the portable bundle, and sync to
+ * another store.
+ *
+ * @module
+ */
+import { exportBundleToFile, importBundleFromFile, verifyBundleFile } from '../../node/bundle-file.js';
 import { syncArchive } from '../../src/archive/sync.js';
 import { createBackup } from '../../src/intent-graph/document.js';
 import { allowOnly, expectPositionals } from '../args.js';
 import type { Command } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
-import { intentStore } from './graph.js';
+import { checkReadableFile } from '../io.js';
+import { pinnedTime } from '../reproducible.js';
+import { count } from '../text.js';
+import { intentStore, printWarnings } from './graph.js';
 
 export const exportCommand: Command = async (ctx) => {
-  allowOnly(ctx.args, 'export', []);
-  const [out] = expectPositionals(ctx.args, 'export', 1, 1, 'OUT.zip');
+  allowOnly(ctx.args, 'export', ['created-at']);
+  const [out] = expectPositionals(ctx.args, 'export', 1, 1, 'OUT.zip [--created-at T]');
+  // Pinned, the bundle depends on the store's content only: the same bytes every time.
+  const pinned = pinnedTime(ctx);
   const archive = await ctx.archive();
   // Carry the intent graph along when there is one, so that import can bring it back.
   const graph = await intentStore(ctx);
-  const data = await createBackup(graph, { signal: ctx.signal });
+  const data = await createBackup(graph, { signal: ctx.signal, ...(pinned !== undefined ? { now: () => pinned } : {}) });
   const extras = Object.keys(data.intents).length || data.edges.length ? { backup: data, ...(data.rtfs ? { rtfs: data.rtfs } : {}) } : undefined;
   const bar = ctx.progress('export');
-  const bytes = await exportBundleToFile(archive, out!, { signal: ctx.signal, onProgress: (p) => bar.update(p), ...(extras ? { extras } : {}) });
+  const bytes = await exportBundleToFile(archive, out!, {
+    signal: ctx.signal,
+    onProgress: (p) => bar.update(p),
+    ...(extras ? { extras } : {}),
+    ...(pinned !== undefined ? { createdAt: pinned } : {}),
+  });
   bar.done();
   const stats = await archive.stats({ signal: ctx.signal });
   if (ctx.json) ctx.out(JSON.stringify({ file: out, bytes, objects: stats.count, intentGraph: Boolean(extras) }));
-  else ctx.info(`exported ${stats.count} objects (${bytes} bytes) to ${out}`);
+  else ctx.info(`exported ${count(stats.count, 'object')} (${count(bytes, 'byte')}) to ${out}`);
   return EXIT.ok;
 };
 
 export const importCommand: Command = async (ctx) => {
   allowOnly(ctx.args, 'import', []);
   const [file] = expectPositionals(ctx.args, 'import', 1, 1, 'IN.zip');
+  await checkReadableFile(file!);
+  // Into a store that does not exist yet, verify the whole bundle first, so that a refused one creates no store.
+  if (!(await ctx.storeExists())) {
+    const check = ctx.progress('verify');
+    await verifyBundleFile(file!, { signal: ctx.signal, onProgress: (p) => check.update(p) });
+    check.done();
+  }
   const archive = await ctx.archive();
   const bar = ctx.progress('import');
   const report = await importBundleFromFile(archive, file!, { signal: ctx.signal, onProgress: (p) => bar.update(p) });
@@ -38,7 +60,7 @@ export const importCommand: Command = async (ctx) => {
     const current = await store.snapshot({ signal: ctx.signal });
     if (Object.keys(current.intents).length === 0 && current.edges.length === 0) {
       const r = await store.restore(report.extras.backup as never, { signal: ctx.signal });
-      for (const w of r.warnings) ctx.info(`archive-storage: warning: ${w.code}: ${w.message}`);
+      printWarnings(ctx, r.warnings);
       graph = 'restored';
     } else {
       graph = 'kept-existing';
@@ -47,7 +69,7 @@ export const importCommand: Command = async (ctx) => {
   }
   const summary = { objects: report.objects, added: report.added, present: report.present, bytes: report.bytes, intentGraph: graph };
   if (ctx.json) ctx.out(JSON.stringify(summary));
-  else ctx.info(`imported ${report.added} new objects (${report.present} already present) from ${file}${graph === 'restored' ? '; intent graph restored' : ''}`);
+  else ctx.info(`imported ${count(report.added, 'new object')} (${report.present} already present) from ${file}${graph === 'restored' ? '; intent graph restored' : ''}`);
   return EXIT.ok;
 };
 
@@ -63,7 +85,7 @@ export const sync: Command = async (ctx) => {
   bar.done();
   if (ctx.json) ctx.out(JSON.stringify(report));
   else {
-    ctx.info(`copied ${report.copied} objects (${report.bytes} bytes), ${report.skipped} already there`);
+    ctx.info(`copied ${count(report.copied, 'object')} (${count(report.bytes, 'byte')}), ${report.skipped} already there`);
     for (const h of report.corrupt) ctx.out(`corrupt: ${h}`);
     for (const h of report.missing) ctx.out(`missing: ${h}`);
   }
