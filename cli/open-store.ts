@@ -150,8 +150,10 @@ async function openBackend(spec: StoreSpec, options: OpenStoreOptions): Promise<
 
 /**
  * Whether the store named by `spec` exists already (a directory or database
- * file is there). S3 and memory stores count as existing: creating one
- * writes nothing that a failed command would leave behind on disk.
+ * file is there). S3 and memory stores count as existing: a memory store is
+ * gone with the command, and an S3 prefix cannot be told apart from an empty
+ * store without listing it (so a failed import into a new S3 prefix may leave
+ * its empty index.json there).
  */
 export async function storeExists(spec: StoreSpec): Promise<boolean> {
   if (spec.kind !== 'file' && spec.kind !== 'sqlite') return true;
