@@ -96,6 +96,15 @@ const PHASES = [
   ['done', 'end'],
 ];
 
+/**
+ * node-fs temp dirs, removed at the end of the run, after the tables: deleting a million files
+ * takes minutes on a busy disk (10+ min was seen), and is no part of any level.
+ */
+const tempDirs = [];
+function removeTempDirs() {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
 /** Runs one level in a child; resolves its figures, plus `failed` when it did not finish. */
 function runLevel(backend, n) {
   return new Promise((resolve) => {
@@ -140,7 +149,7 @@ function runLevel(backend, n) {
     }, LEVEL_MS);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      if (dir) tempDirs.push(dir);
       figures.seconds = (performance.now() - t0) / 1000;
       if (!figures.done) {
         const phase = PHASES.find(([k]) => !(k in figures))?.[1] ?? 'end';
@@ -371,25 +380,30 @@ export async function run() {
   console.log(`beside this run at the start: ${await machineNote()}`);
   const all = {};
   const aims = [];
-  for (const backend of ['memory', 'node-fs']) {
-    if (!plan[backend].length) continue;
-    const results = [];
-    for (const n of plan[backend]) {
-      process.stderr.write(`  [${backend} ${n}] starting\n`);
-      results.push({ n, r: await runLevel(backend, n) });
+  try {
+    for (const backend of ['memory', 'node-fs']) {
+      if (!plan[backend].length) continue;
+      const results = [];
+      for (const n of plan[backend]) {
+        process.stderr.write(`  [${backend} ${n}] starting\n`);
+        results.push({ n, r: await runLevel(backend, n) });
+      }
+      all[backend] = results;
+      table(`scale: ${backend === 'memory' ? 'memory adapter' : 'node-fs adapter (durable: false, temp dir)'}`, nodeRows(results));
+      aims.push(...aimRows(backend, results, { reopenMaxMs: 100 }));
     }
-    all[backend] = results;
-    table(`scale: ${backend === 'memory' ? 'memory adapter' : 'node-fs adapter (durable: false, temp dir)'}`, nodeRows(results));
-    aims.push(...aimRows(backend, results, { reopenMaxMs: 100 }));
+    if (plan.indexeddb.length) {
+      const { version, results } = await runIdb(plan.indexeddb);
+      all.indexeddb = results;
+      table(`scale: IndexedDB in headless Chromium ${version} (on-disk profile; fill budget ${(IDB_FILL_MS / 60_000).toFixed(1)} min per level)`, idbRows(results));
+      aims.push(...aimRows('indexeddb', results, { reopenMaxMs: 200 }));
+    }
+    const versions = [...new Set(Object.values(all).flat().map(({ r }) => r.index?.version).filter((v) => v !== undefined))];
+    table(`Aims of issue 14 (index format written in this run: ${versions.length ? versions.map((v) => `v${v}`).join(', ') : 'unknown'})`, aims);
+    console.log(`\nbeside this run at the end: ${await machineNote()}`);
+  } finally {
+    if (tempDirs.length) process.stderr.write(`  removing ${tempDirs.length} node-fs temp dir(s)\n`);
+    removeTempDirs();
   }
-  if (plan.indexeddb.length) {
-    const { version, results } = await runIdb(plan.indexeddb);
-    all.indexeddb = results;
-    table(`scale: IndexedDB in headless Chromium ${version} (on-disk profile; fill budget ${(IDB_FILL_MS / 60_000).toFixed(1)} min per level)`, idbRows(results));
-    aims.push(...aimRows('indexeddb', results, { reopenMaxMs: 200 }));
-  }
-  const versions = [...new Set(Object.values(all).flat().map(({ r }) => r.index?.version).filter((v) => v !== undefined))];
-  table(`Aims of issue 14 (index format written in this run: ${versions.length ? versions.map((v) => `v${v}`).join(', ') : 'unknown'})`, aims);
-  console.log(`\nbeside this run at the end: ${await machineNote()}`);
   return all;
 }
