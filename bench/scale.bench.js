@@ -138,7 +138,7 @@ function runLevel(backend, n) {
     lines(child.stderr, (l) => {
       if (l.startsWith('  [')) {
         process.stderr.write(l + '\n');
-        if (l.includes('] fill ')) lastProgress = l.replace(/^.*\] fill /, '').split(',')[0];
+        if (l.includes('] fill ')) lastProgress = /\] fill ([\d,]+) \//.exec(l)?.[1] ?? lastProgress;
       }
       tail.push(l);
       if (tail.length > 60) tail.shift();
