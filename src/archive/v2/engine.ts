@@ -129,10 +129,25 @@ export class IndexEngine {
     }, signal);
   }
 
-  /** {@link lookup} of each of `hashes`, in order. */
+  /**
+   * {@link lookup} of each of `hashes`, in order. The Bloom filters are asked
+   * first, synchronously, for all of them: most hashes a put brings are new,
+   * and those then cost no page read and no await at all.
+   */
   lookupMany(hashes: readonly string[], signal?: AbortSignal): Promise<(IndexRecord | undefined)[]> {
-    if (this.root.runs.length === 0) return Promise.resolve(hashes.map(() => undefined));
-    return mapLimit(hashes, this.o.concurrency, (h) => this.lookup(h, signal), signal);
+    if (this.root.runs.length === 0 || hashes.length === 0) return Promise.resolve(hashes.map(() => undefined));
+    return this.fresh(async () => {
+      const runs = this.root.runs.map((ref) => this.reader(ref));
+      const blooms = await Promise.all(runs.map((r) => r.bloom(signal)));
+      const out: (IndexRecord | undefined)[] = new Array(hashes.length).fill(undefined);
+      const maybe: number[] = [];
+      hashes.forEach((h, i) => {
+        if (blooms.some((b, k) => runs[k]!.ref.count > 0 && b.mayContain(h))) maybe.push(i);
+      });
+      const found = await mapLimit(maybe, this.o.concurrency, (i) => this.lookup(hashes[i]!, signal), signal);
+      maybe.forEach((i, n) => (out[i] = found[n]));
+      return out;
+    }, signal);
   }
 
   /** Cells of the runs (tombstones included) with `from <= hash < to`, merged in hash order. */
