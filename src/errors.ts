@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_BACKUP'
   | 'UNSUPPORTED_VERSION'
+  | 'FOREIGN_LAYOUT'
   | 'RTFS_SYNTAX'
   | HostileBundleCode
   | 'ZIP_FORMAT'
@@ -155,6 +156,32 @@ export class UnsupportedVersionError extends ArchiveStorageError {
   constructor(version: string, message: string, options?: ErrorOptions) {
     super('UNSUPPORTED_VERSION', message, options);
     this.version = version;
+  }
+}
+
+/**
+ * What {@link ForeignLayoutError} found: a CCOS FileArchive (`index.json` a
+ * map hash → `<aa>/<bb>/<hash>.json`, or such files at the root), a CCOS
+ * FileArchiveStorage (`intents/` and `edges/` FileArchives), or an
+ * `index.json` of a format other than this SDK's.
+ */
+export type ForeignLayoutKind = 'ccos-file-archive' | 'ccos-file-archive-storage' | 'unknown-index';
+
+/**
+ * A store holds data this SDK did not write (e.g. a CCOS archive directory).
+ * It is refused and left byte for byte as it was: nothing is rebuilt or
+ * written over it. `layout` says what was found, `found` the keys that show
+ * it; the message says what to do (for CCOS: import it into a store).
+ */
+export class ForeignLayoutError extends ArchiveStorageError {
+  readonly layout: ForeignLayoutKind;
+  /** Adapter keys that show the layout, e.g. `['intents/index.json', 'edges/index.json']`. */
+  readonly found: readonly string[];
+
+  constructor(layout: ForeignLayoutKind, found: readonly string[], message: string, options?: ErrorOptions) {
+    super('FOREIGN_LAYOUT', message, options);
+    this.layout = layout;
+    this.found = Object.freeze([...found]);
   }
 }
 
