@@ -20,6 +20,8 @@ const futureRoots = [
   '{"format":"archive-storage/index","runs":[{"id":"x"}],"version":3}',
   '{"objects":{},"version":99}',
   '{"version":0}',
+  // version 2 but another format: someone else's document, not a torn index of ours
+  '{"format":"somebody-else","runs":[],"version":2}',
 ];
 
 async function tree(dir: string): Promise<Record<string, string>> {

@@ -17,13 +17,13 @@
  * @module
  */
 import { deleteEach } from '../adapter/batch.js';
-import { CorruptIndexError, throwIfAborted } from '../errors.js';
+import { CorruptIndexError, throwIfAborted, UnsupportedVersionError } from '../errors.js';
 import { KeyedMutex } from '../internal/mutex.js';
 import { randomId } from '../internal/random-id.js';
 import { foldSegments, loadSegments, type LoadedSegment } from './fold.js';
 import { decodeIndexDocument, parseIndexDocument, TornIndex, type IndexRecord } from './index-file.js';
 import { encodeSegment, type JournalRecord } from './journal.js';
-import { INDEX_KEY, INDEX_LOCK, segmentKey } from './layout.js';
+import { INDEX_FORMAT, INDEX_KEY, INDEX_LOCK, segmentKey } from './layout.js';
 import { rebuildFromObjects, type RebuildResult } from './rebuild.js';
 import { anyObject, type ScanObserver } from './scan.js';
 import type { ArchiveSettings } from './settings.js';
@@ -110,6 +110,12 @@ export class IndexState {
     const doc = parseIndexDocument(raw);
     if (doc instanceof TornIndex) return { kind: 'torn', reason: doc.reason };
     if (isV2Document(doc)) {
+      const format = (doc as { format?: unknown }).format;
+      if (format !== INDEX_FORMAT) {
+        // Not a torn index of ours but someone else's document: refused and left alone, never rebuilt over
+        // (docs/format.md: FOREIGN_LAYOUT once that code exists, UNSUPPORTED_VERSION until then).
+        throw new UnsupportedVersionError(`2/${String(format)}`, `${INDEX_KEY} is version 2 of format ${JSON.stringify(format)}, not "${INDEX_FORMAT}"; it was left untouched`);
+      }
       try {
         return { kind: 'v2', raw, root: decodeRootDocument(doc as Record<string, unknown>) };
       } catch (e) {
