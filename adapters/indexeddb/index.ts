@@ -30,7 +30,7 @@ import { ArchiveDatabase } from './open.js';
 import { listKeys, readQueue } from './reads.js';
 import { writeQueue } from './writes.js';
 
-export { browserStorageEstimate, requestPersistentStorage, type PersistenceReport } from '../../src/adapter/browser.js';
+export { browserStorageEstimate, requestPersistentStorage, type PersistenceOptions, type PersistenceReport } from '../../src/adapter/browser.js';
 
 /** Options of {@link indexedDbAdapter}. */
 export interface IndexedDbAdapterOptions {

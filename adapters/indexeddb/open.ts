@@ -62,6 +62,21 @@ export class ArchiveDatabase {
     return this.opening;
   }
 
+  /**
+   * Drops the connection and opens a new one on next use: for a connection the
+   * browser left unable to write (see writes.ts, `isStaleConnection`).
+   */
+  async reopen(): Promise<void> {
+    const opening = this.opening;
+    this.opening = undefined;
+    this.connection = undefined;
+    try {
+      (await opening)?.close();
+    } catch {
+      /* never opened */
+    }
+  }
+
   /** Closes the connection if it was opened. */
   async close(): Promise<void> {
     if (!this.opening) return;

@@ -13,7 +13,7 @@
 import type { WriteEntry } from '../../src/adapter/contract.js';
 import { callQueue, ownedBytes, wrapBrowserError, type QueuedCall } from '../../src/adapter/browser.js';
 import type { Batcher } from '../../src/internal/batcher.js';
-import { batchTransaction, DATA_STORE, keyRanges, toBytes, type ArchiveDatabase } from './open.js';
+import { DATA_STORE, keyRanges, toBytes, type ArchiveDatabase } from './open.js';
 
 /** One queued write call. */
 export type WriteOp =
@@ -67,21 +67,61 @@ function opBytes(op: WriteOp): number {
   return op.kind === 'delete' || op.kind === 'deletes' ? 0 : op.bytes.byteLength;
 }
 
+/** How one attempt at a batch ended: committed, or failed with `error` (typed) from `raw` (the browser's). */
+type Attempt = { ok: true; results: Map<WriteOp, boolean> } | { ok: false; error: unknown; raw: unknown };
+
+/**
+ * Firefox, after a transaction failed on the quota, refuses the next
+ * transaction of the same connection with `InvalidStateError: A mutation
+ * operation was attempted on a database that did not allow mutations` (raw
+ * IndexedDB does the same); a new connection works. Such a failure lands
+ * nothing (the transaction aborts as a whole), so the batch may be retried.
+ */
+function isStaleConnection(raw: unknown): boolean {
+  return (raw as { name?: unknown } | null)?.name === 'InvalidStateError';
+}
+
 /**
  * Commits `batch` in one transaction. `release` frees the queue's slot the
  * moment the transaction settles, before the callers resume, so writes they
- * issue right away go in the next transaction at the next microtask.
+ * issue right away go in the next transaction at the next microtask. When the
+ * connection refuses the transaction as stale ({@link isStaleConnection}),
+ * the connection is reopened and the batch retried once, so the caller sees
+ * the real outcome (often the same QUOTA_EXCEEDED, then working writes)
+ * instead of the browser's leftover state.
  */
 async function runWriteBatch(database: ArchiveDatabase, options: WriteQueueOptions, batch: WriteOp[], release: () => void): Promise<void> {
+  let outcome = await attemptBatch(database, options, batch);
+  if (!outcome.ok && isStaleConnection(outcome.raw) && !database.dead) {
+    await database.reopen();
+    outcome = await attemptBatch(database, options, batch);
+  }
+  release();
+  if (outcome.ok) {
+    for (const op of batch) {
+      if (op.kind === 'create') op.done.resolve(outcome.results.get(op) ?? false);
+      else op.done.resolve(undefined);
+    }
+  } else for (const op of batch) op.done.reject(outcome.error);
+}
+
+/** One attempt at committing `batch` in one transaction; settles when the transaction does. */
+async function attemptBatch(database: ArchiveDatabase, options: WriteQueueOptions, batch: WriteOp[]): Promise<Attempt> {
   const { label, durability } = options;
-  const tx = await batchTransaction(database, batch, release, 'readwrite', { what: `${label}: write transaction`, durability });
-  if (!tx) return;
+  const what = batch.length === 1 ? `${label}: ${describeOp(batch[0]!)}` : `${label}: a transaction of ${batch.length} writes`;
+  let tx: IDBTransaction;
+  try {
+    const db = await database.open();
+    try {
+      tx = db.transaction(DATA_STORE, 'readwrite', { durability });
+    } catch (error) {
+      return { ok: false, error: database.dead ?? wrapBrowserError(error, `${label}: write transaction`), raw: error };
+    }
+  } catch (error) {
+    return { ok: false, error, raw: error };
+  }
   const results = new Map<WriteOp, boolean>();
-  await new Promise<void>((resolveBatch) => {
-    const settle = () => {
-      release();
-      resolveBatch();
-    };
+  return new Promise<Attempt>((settle) => {
     const store = tx.objectStore(DATA_STORE);
     // The state of every key this batch touched, as the batch goes: later ops see earlier ones.
     const known = new Map<string, Known>();
@@ -163,33 +203,28 @@ async function runWriteBatch(database: ArchiveDatabase, options: WriteQueueOptio
       }
     };
 
-    tx.oncomplete = () => {
-      settle();
-      for (const op of batch) {
-        if (op.kind === 'create') op.done.resolve(results.get(op) ?? false);
-        else op.done.resolve(undefined);
-      }
-    };
+    // A synchronous throw (below) aborts the transaction too: the first failure is the one reported.
+    let thrown: { error: unknown } | undefined;
+    tx.oncomplete = () => settle({ ok: true, results });
     tx.onabort = () => {
-      settle();
-      const what = batch.length === 1 ? `${label}: ${describeOp(batch[0]!)}` : `${label}: a transaction of ${batch.length} writes`;
-      const error = database.dead ?? wrapBrowserError(tx.error ?? new Error('transaction aborted'), what);
-      for (const op of batch) op.done.reject(error);
+      const raw = thrown ? thrown.error : (tx.error ?? new Error('transaction aborted'));
+      settle({ ok: false, error: database.dead ?? wrapBrowserError(raw, thrown ? `${label}: write` : what), raw });
     };
     try {
       step();
     } catch (error) {
       // A synchronous throw (e.g. DataCloneError) aborts the whole transaction: nothing of the batch lands.
+      thrown = { error };
       try {
         tx.abort();
       } catch {
-        /* already finished */
+        // Already finished: no abort event will come.
+        settle({ ok: false, error: wrapBrowserError(error, `${label}: write`), raw: error });
       }
-      const wrapped = wrapBrowserError(error, `${label}: write`);
-      for (const op of batch) op.done.reject(wrapped);
     }
   });
 }
+
 
 /**
  * Chromium's IndexedDB pays for each `delete(key)` (about 0.2 ms, so 1,000

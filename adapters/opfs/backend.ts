@@ -76,6 +76,15 @@ async function openWorkerBackend(label: string, workerOption: WorkerOption, engi
     const msg = event.data;
     if (msg.type === 'ready') ready.resolve();
     else if (msg.type === 'open-failed') ready.reject(fromWire(msg.error, `${label}: open in the worker`));
+    else if (msg.type === 'unsupported') {
+      ready.reject(
+        new BackendError(
+          `${label}: this browser's workers refuse sync access handles (${msg.error.name}: ${msg.error.message}), so the worker engine cannot run ` +
+            "here; use worker: 'auto' (the default, which falls back to the main-thread engine) or worker: false",
+          { cause: Object.assign(new Error(msg.error.message), { name: msg.error.name }) },
+        ),
+      );
+    }
     else if (msg.type === 'result') {
       const d = waiting.get(msg.id);
       waiting.delete(msg.id);

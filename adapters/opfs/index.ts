@@ -36,7 +36,7 @@ import {
 import { failureOf, openBackend, type Backend, type WorkerOption } from './backend.js';
 import type { EngineRequest, EngineResult } from './service.js';
 
-export { browserStorageEstimate, requestPersistentStorage, type PersistenceReport } from '../../src/adapter/browser.js';
+export { browserStorageEstimate, requestPersistentStorage, type PersistenceOptions, type PersistenceReport } from '../../src/adapter/browser.js';
 
 /** Options of {@link opfsAdapter}. */
 export interface OpfsAdapterOptions {

@@ -116,14 +116,19 @@ export async function createSyncSegment(dir: FileSystemDirectoryHandle, name: st
 
 /**
  * Appends `bytes` at `at` and flushes: durable on return. On failure the
- * partial batch is truncated away so the segment still ends at a commit; when
+ * partial batch is truncated away so the segment still ends at a commit (a
+ * short write is reported as `QuotaExceededError`); when
  * even that fails, `unusable()` is called (nothing may be appended there
  * again) before the error is rethrown.
  */
 export function appendDurably(sync: SyncAccessHandle, bytes: Uint8Array, at: number, unusable: () => void): void {
   try {
     const written = sync.write(bytes, { at });
-    if (written !== bytes.byteLength) throw new Error(`short write: ${written} of ${bytes.byteLength} bytes`);
+    if (written !== bytes.byteLength) {
+      // Firefox does not throw when the origin's quota runs out under a sync handle: write() returns how much
+      // fit (0 or a part). No space is the only reason a sync write stops short, so it is the quota refusal.
+      throw Object.assign(new Error(`short write: ${written} of ${bytes.byteLength} bytes (the storage quota ran out)`), { name: 'QuotaExceededError' });
+    }
     sync.flush();
   } catch (error) {
     try {

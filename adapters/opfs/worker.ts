@@ -4,13 +4,15 @@
  * {@link PackService}, and answers the adapter over `postMessage`.
  *
  * Protocol (adapter → worker):
- * - `{ type: 'open', root, options }` → `{ type: 'ready' }` or `{ type: 'open-failed', error }`
+ * - `{ type: 'open', root, options }` → `{ type: 'ready' }`, `{ type: 'unsupported', error }` (a sync
+ *   access handle did not open: tried, not sniffed) or `{ type: 'open-failed', error }`
  * - `{ type: 'call', id, requests }` → `{ type: 'result', id, results }` (read bytes transferred, not copied)
  * - `{ type: 'close' }` → `{ type: 'closed' }`, then the worker ends.
  *
  * @module
  */
 import { PackEngine, type EngineOptions } from './engine.js';
+import { storageManager } from '../../src/platform.js';
 import { PackService, toWireError, type EngineRequest, type EngineResult } from './service.js';
 
 /** Messages the adapter sends. */
@@ -23,6 +25,8 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'open-failed'; error: ReturnType<typeof toWireError> }
+  /** Sync access handles do not open here (tried, not sniffed): the adapter falls back or refuses. */
+  | { type: 'unsupported'; error: ReturnType<typeof toWireError> }
   | { type: 'result'; id: number; results: EngineResult[] }
   | { type: 'closed' };
 
@@ -36,9 +40,30 @@ const scope = globalThis as unknown as WorkerScope;
 let service: PackService | undefined;
 let opening: Promise<void> | undefined;
 
-function supportsSyncHandles(): boolean {
+/** Name of the throw-away file the probe opens (not a segment name, so no engine ever reads it). */
+const PROBE_PREFIX = '.sync-probe-';
+
+/**
+ * Proves that a sync access handle really opens in `root`, by opening one on a
+ * throw-away file: the method can exist and still refuse (WebKitGTK on Linux
+ * rejects every `createSyncAccessHandle` with `NotSupportedError: Backend does
+ * not support this operation`). Checking for the method, as this worker once
+ * did, reported ready and let the first write fail.
+ */
+async function proveSyncHandles(root: string): Promise<void> {
   const handle = (globalThis as { FileSystemFileHandle?: { prototype: object } }).FileSystemFileHandle;
-  return !!handle && 'createSyncAccessHandle' in handle.prototype;
+  if (!handle || !('createSyncAccessHandle' in handle.prototype)) {
+    throw Object.assign(new Error("createSyncAccessHandle is not available in this browser's workers"), { name: 'NotSupportedError' });
+  }
+  const top = await storageManager()!.getDirectory();
+  const dir = await top.getDirectoryHandle(root, { create: true });
+  const name = `${PROBE_PREFIX}${Math.random().toString(36).slice(2)}`;
+  const file = (await dir.getFileHandle(name, { create: true })) as FileSystemFileHandle & { createSyncAccessHandle(): Promise<{ close(): void }> };
+  try {
+    (await file.createSyncAccessHandle()).close();
+  } finally {
+    await dir.removeEntry(name).catch(() => {});
+  }
 }
 
 scope.onmessage = (event) => {
@@ -46,7 +71,12 @@ scope.onmessage = (event) => {
   if (msg.type === 'open') {
     opening = (async () => {
       try {
-        if (!supportsSyncHandles()) throw new Error('createSyncAccessHandle is not available in this browser\'s workers');
+        try {
+          await proveSyncHandles(msg.options.root);
+        } catch (error) {
+          scope.postMessage({ type: 'unsupported', error: toWireError(error) });
+          return;
+        }
         service = new PackService(await PackEngine.open({ ...msg.options, mode: 'sync' }));
         scope.postMessage({ type: 'ready' });
       } catch (error) {

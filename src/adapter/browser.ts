@@ -113,27 +113,50 @@ export async function browserStorageEstimate(): Promise<StorageEstimate> {
 export interface PersistenceReport extends StorageEstimate {
   /** True when the browser will not evict this origin's storage under pressure. */
   persisted: boolean;
+  /**
+   * True when the browser had not answered within `timeoutMs` (Firefox asks the
+   * person with a prompt and answers only when they do). The request stays
+   * open; `navigator.storage.persisted()` tells later what they chose.
+   */
+  pending?: boolean;
 }
+
+/** Options of {@link requestPersistentStorage}. */
+export interface PersistenceOptions {
+  /** How long to wait for the browser's answer before reporting `pending` (default 3000 ms). */
+  timeoutMs?: number;
+}
+
+/** Default wait of {@link requestPersistentStorage} for the browser's answer. */
+export const DEFAULT_PERSIST_TIMEOUT_MS = 3_000;
 
 /**
  * Asks the browser to keep this origin's storage (`navigator.storage.persist()`),
  * so IndexedDB and OPFS data are not evicted when the disk runs low, and reports
  * the result with usage and quota. Browsers decide by their own rules (Chromium
- * grants it to installed or frequently used sites, Firefox asks the user); a
- * `false` is normal and means "best effort" storage.
+ * grants it to installed or frequently used sites, Firefox asks the person,
+ * Safari decides by engagement); a `false` is normal and means "best effort".
+ *
+ * Never await it before opening an archive: Firefox's `persist()` resolves only
+ * when the person answers its prompt, which may be never. This helper stops
+ * waiting after `timeoutMs` and reports `{ persisted: false, pending: true }`;
+ * call it without `await` (or from a button) and open the archive at once.
  */
-export async function requestPersistentStorage(): Promise<PersistenceReport> {
+export async function requestPersistentStorage(options: PersistenceOptions = {}): Promise<PersistenceReport> {
   const storage = storageManager();
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PERSIST_TIMEOUT_MS;
   let persisted = false;
-  if (storage?.persisted) persisted = await storage.persisted();
+  let pending = false;
+  if (storage?.persisted) persisted = await storage.persisted().catch(() => false);
   if (!persisted && storage?.persist) {
-    try {
-      persisted = await storage.persist();
-    } catch {
-      persisted = false;
-    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), timeoutMs)));
+    const answer = await Promise.race([storage.persist().catch(() => false), late]);
+    clearTimeout(timer);
+    if (answer === 'pending') pending = true;
+    else persisted = answer;
   }
-  return { persisted, ...(await browserStorageEstimate()) };
+  return { persisted, ...(pending ? { pending } : {}), ...(await browserStorageEstimate()) };
 }
 
 /** True when `error` is a DOM quota failure (IndexedDB, OPFS, or a wrapped one). */
