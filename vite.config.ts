@@ -1,9 +1,9 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
-import { playwright } from '@vitest/browser-playwright';
 import { builtinModules } from 'node:module';
 import pkg from './package.json' with { type: 'json' };
 import { browserPeerCommands } from './test/browser-commands.js';
+import { browserInstances } from './test/support/engines/index.js';
 
 /**
  * One config for the library build and for the three vitest projects.
@@ -36,8 +36,6 @@ const isExternal = (id: string) =>
   id === 'vitest' ||
   builtinModules.includes(id) ||
   dependencies.some((d) => id === d || id.startsWith(`${d}/`));
-
-const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 export default defineConfig({
   // Files the build emits (the OPFS worker) are loaded relative to the module that uses them, not the site root.
@@ -91,16 +89,11 @@ export default defineConfig({
             enabled: true,
             headless: true,
             screenshotFailures: false,
-            // Second same-origin pages for the multi-tab storage tests (test/browser-commands.ts).
+            // Second same-origin pages for the multi-tab storage tests (test/browser-commands.ts), in every engine.
             commands: browserPeerCommands,
-            provider: playwright({
-              launchOptions: {
-                executablePath: chromium,
-                // The machine has no network beyond package registries: keep Chromium from calling home.
-                args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-              },
-            }),
-            instances: [{ browser: 'chromium' }],
+            // Chromium, Firefox ESR and WebKitGTK side by side (BROWSER_ENGINES=chromium,firefox picks some):
+            // test/support/engines/.
+            instances: browserInstances(),
           },
         },
       },

@@ -1,6 +1,7 @@
 /**
  * The archive conformance suite, unchanged, on the browser adapters in real
- * headless Chromium: IndexedDB, and OPFS on both of its engines.
+ * headless Chromium, Firefox and WebKit: IndexedDB, and OPFS on both of its
+ * engines (the worker engine where sync access handles open).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
@@ -10,6 +11,7 @@ import { sha256Hex } from '../src/hash.js';
 import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { opfsAdapter } from '../adapters/opfs/index.js';
 import { runArchiveConformance } from '../src/testing/index.js';
+import { describeOpfsEngine } from './support/engines/current.js';
 
 let counter = 0;
 const unique = (tag: string) => `arch-${tag}-${Date.now().toString(36)}-${++counter}`;
@@ -34,7 +36,7 @@ runArchiveConformance('indexeddb', async () => {
 });
 
 for (const [engine, worker] of [['worker', true], ['main thread', false]] as const) {
-  runArchiveConformance(`opfs (${engine})`, async () => {
+  describeOpfsEngine(worker, () => runArchiveConformance(`opfs (${engine})`, async () => {
     const root = unique(worker ? 'opfs-w' : 'opfs-m');
     roots.push(root);
     const adapter = opfsAdapter({ root, worker });
@@ -47,7 +49,7 @@ for (const [engine, worker] of [['worker', true], ['main thread', false]] as con
         await top.removeEntry(root, { recursive: true }).catch(() => {});
       },
     };
-  });
+  }));
 }
 
 describe('archive hashing in the browser', () => {

@@ -1,10 +1,11 @@
 /**
  * Hash stability, browser half: archives on IndexedDB and on OPFS (both
- * engines) in real Chromium store the committed fixture's values under the
+ * engines) in real Chromium, Firefox and WebKit store the committed fixture's values under the
  * same hashes, as the same bytes, as memory and node-fs do in Node
  * (`browser-hash-stability.test.ts`).
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeOpfsEngine, engineName } from './support/engines/current.js';
 import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { opfsAdapter } from '../adapters/opfs/index.js';
 import type { StorageAdapter } from '../src/adapter/contract.js';
@@ -28,7 +29,7 @@ afterAll(async () => {
   for (const c of cleanup) await c();
 });
 
-const backends: [string, () => StorageAdapter][] = [
+const backends: [string, () => StorageAdapter, boolean][] = [
   [
     'indexeddb',
     () => {
@@ -36,18 +37,20 @@ const backends: [string, () => StorageAdapter][] = [
       cleanup.push(() => deleteIndexedDbArchive(name));
       return indexedDbAdapter({ name });
     },
+    false,
   ],
-  ...([true, false] as const).map((worker): [string, () => StorageAdapter] => [
+  ...([true, false] as const).map((worker): [string, () => StorageAdapter, boolean] => [
     `opfs (${worker ? 'worker' : 'main thread'})`,
     () => {
       const root = `hash-stability-${stamp}-${worker}`;
       cleanup.push(async () => (await navigator.storage.getDirectory()).removeEntry(root, { recursive: true }).catch(() => {}));
       return opfsAdapter({ root, worker });
     },
+    worker,
   ]),
 ];
 
-describe('hash stability fixture in Chromium', () => {
+describe(`hash stability fixture in ${engineName}`, () => {
   it('canonical bytes and hashes here (noble, no Node crypto) are the fixture', () => {
     expect(defaultHashBackend()).toBe('noble');
     fixture.values.forEach((v, i) => {
@@ -56,8 +59,8 @@ describe('hash stability fixture in Chromium', () => {
     });
   });
 
-  for (const [name, make] of backends) {
-    it(`${name}: put and putMany store the fixture's bytes under the fixture's hashes`, async () => {
+  for (const [name, make, worker] of backends) {
+    describeOpfsEngine(worker, () => it(`${name}: put and putMany store the fixture's bytes under the fixture's hashes`, async () => {
       const adapter = make();
       const archive = await openArchive(adapter);
       const one = await Promise.all(fixture.values.map((v) => archive.put(v)));
@@ -69,6 +72,6 @@ describe('hash stability fixture in Chromium', () => {
       }
       await archive.close();
       await adapter.close?.();
-    });
+    }));
   }
 });

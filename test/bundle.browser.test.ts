@@ -1,7 +1,7 @@
 /// <reference types="vite/client" />
 /**
  * The browser half of the round trip node-fs → bundle → IndexedDB → bundle → node-fs,
- * in real headless Chromium.
+ * in real headless Chromium, Firefox and WebKit.
  *
  * `roundtrip.zip` was exported by node-fs (`bundle-roundtrip.test.ts` checks
  * node-fs still makes exactly these bytes, and imports them back). Here it is
@@ -10,6 +10,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import goldenUrl from './fixtures/bundles/roundtrip.zip?url';
+import { engine, engineName, userAgentMark } from './support/engines/current.js';
 import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { memoryAdapter } from '../adapters/memory.js';
 import { openArchive } from '../src/archive/index.js';
@@ -57,9 +58,10 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-describe('bundle round trip in Chromium', () => {
+describe(`bundle round trip in ${engineName}`, () => {
   it('runs in a real browser, hashing without Node', () => {
-    expect(navigator.userAgent).toContain('Chrome');
+    expect(navigator.userAgent).toContain(userAgentMark);
+    if (engine === 'webkit') expect(navigator.userAgent).not.toContain('Chrome');
     expect(defaultHashBackend()).toBe('noble');
   });
 

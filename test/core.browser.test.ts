@@ -1,11 +1,13 @@
-/** The core in real headless Chromium: same canonical bytes and digests as in Node. */
+/** The core in real headless Chromium, Firefox and WebKit: same canonical bytes and digests as in Node. */
 import { describe, expect, it } from 'vitest';
 import { availableHashBackends, canonicalize, createSha256, defaultHashBackend, parseJson, sha256Hex, sha256HexAsync, sha256HexWith, WEBCRYPTO_THRESHOLD } from '../src/index.js';
 import { hashInputs } from './support/hash-inputs.js';
+import { engine, engineName, userAgentMark } from './support/engines/current.js';
 
 describe('core in a real browser', () => {
-  it('is really Chromium, with no Node crypto', () => {
-    expect(navigator.userAgent).toContain('Chrome');
+  it(`is really ${engineName}, with no Node crypto`, () => {
+    expect(navigator.userAgent).toContain(userAgentMark);
+    if (engine === 'webkit') expect(navigator.userAgent).not.toContain('Chrome');
     expect(defaultHashBackend()).toBe('noble');
     expect(availableHashBackends()).toEqual(['noble', 'webcrypto']);
   });

@@ -8,6 +8,7 @@ import { commands } from 'vitest/browser';
 import { deleteIndexedDbArchive, indexedDbAdapter, requestPersistentStorage } from '../adapters/indexeddb/index.js';
 import { isArchiveStorageError } from '../src/errors.js';
 import { runAdapterConformance } from '../src/testing/index.js';
+import { engine, engineName } from './support/engines/current.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -74,7 +75,7 @@ runAdapterConformance('indexeddb', async () => {
   };
 });
 
-describe('indexeddb adapter in Chromium', () => {
+describe(`indexeddb adapter in ${engineName}`, () => {
   const open: { close?: () => Promise<void> }[] = [];
   const adapterFor = (tag: string, extra: Partial<Parameters<typeof indexedDbAdapter>[0]> = {}) => {
     const name = uniqueName(tag);
@@ -223,8 +224,21 @@ describe('indexeddb adapter in Chromium', () => {
     const adapter = indexedDbAdapter({ name, mustExist: true });
     expect(await codeOf(adapter.read('index.json'))).toBe('STORAGE_CLEARED');
     expect(await codeOf(adapter.write('x', enc.encode('1')))).toBe('STORAGE_CLEARED');
+    // Nothing was created: opening the name finds no database (version 0), in every engine.
+    const oldVersion = await new Promise<number>((resolve, reject) => {
+      const req = indexedDB.open(name);
+      req.onupgradeneeded = (e) => {
+        resolve(e.oldVersion);
+        req.transaction!.abort();
+      };
+      req.onsuccess = () => (req.result.close(), resolve(req.result.version));
+      req.onerror = () => reject(req.error);
+    }).catch((e: unknown) => (e instanceof DOMException && e.name === 'AbortError' ? 0 : Promise.reject(e)));
+    expect(oldVersion).toBe(0);
+    // WebKit 2.50 keeps listing a name whose creation was aborted in databases(); the others do not.
     const names = (await indexedDB.databases()).map((d) => d.name);
-    expect(names).not.toContain(name);
+    if (engine === 'webkit') expect(names).toContain(name);
+    else expect(names).not.toContain(name);
   });
 
   it('a database cleared between sessions is reported, not taken for an empty archive', async () => {
@@ -281,6 +295,28 @@ describe('indexeddb adapter in Chromium', () => {
     const report = await requestPersistentStorage();
     expect(typeof report.persisted).toBe('boolean');
     expect(typeof report.quota).toBe('number');
+  });
+
+  it('requestPersistentStorage does not wait for a person: a persist() that never answers (Firefox prompts) reports pending', async () => {
+    // Firefox resolves navigator.storage.persist() only when the person answers its prompt (here its testing
+    // prefs answer at once), so the unanswered prompt is played by a persist() that never settles.
+    const storage = navigator.storage as unknown as Record<string, unknown>;
+    Object.defineProperty(storage, 'persisted', { configurable: true, value: async () => false });
+    Object.defineProperty(storage, 'persist', { configurable: true, value: () => new Promise<boolean>(() => {}) });
+    try {
+      const started = performance.now();
+      const report = await requestPersistentStorage({ timeoutMs: 200 });
+      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(report).toMatchObject({ persisted: false, pending: true });
+      // The docs' pattern: ask without awaiting, open the archive at once.
+      const asked = requestPersistentStorage({ timeoutMs: 200 });
+      const { adapter } = adapterFor('persist');
+      await adapter.write('k', enc.encode('v'));
+      expect((await asked).pending).toBe(true);
+    } finally {
+      delete storage.persisted;
+      delete storage.persist;
+    }
   });
 
   it('lock gives LOCK_TIMEOUT when held too long and ABORTED when its signal aborts', async () => {
@@ -349,18 +385,28 @@ describe('indexeddb adapter across two tabs of one origin', () => {
     toDelete.push(name);
     peer = await commands.peerOpen();
     const here = indexedDbAdapter({ name });
+    // The other tab holds the lock until told to let go: a fixed hold time raced this tab's timers, which Firefox
+    // throttles in a background tab (the 100 ms timeout fired after the hold ended).
     const holding = commands.peerRun(
       peer,
       `async ({ idb }, name) => {
         const a = idb.indexedDbAdapter({ name });
-        await a.lock('compact', () => new Promise((r) => setTimeout(r, 1500)));
+        await a.lock('compact', () => new Promise((r) => (globalThis.releaseTabLock = r)));
         return 'released';
       }`,
       name,
     );
-    await new Promise((r) => setTimeout(r, 400));
+    // Wait until the other tab holds it.
+    const lockName = `archive-storage:indexeddb:${name}:compact`;
+    for (let i = 0; i < 200; i++) {
+      const { held = [] } = await navigator.locks.query();
+      if (held.some((l) => l.name === lockName)) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
     expect(await codeOf(here.lock!('compact', async () => 1, { timeoutMs: 100 }))).toBe('LOCK_TIMEOUT');
-    expect(await here.lock!('compact', async () => 'mine', { timeoutMs: 10_000 })).toBe('mine');
+    const mine = here.lock!('compact', async () => 'mine', { timeoutMs: 10_000 });
+    await commands.peerRun(peer, 'async () => globalThis.releaseTabLock()');
+    expect(await mine).toBe('mine');
     expect(await holding).toBe('released');
     await here.close!();
   });
@@ -393,9 +439,8 @@ describe('indexeddb adapter across two tabs of one origin', () => {
   });
   it('a real quota error (tiny quota, isolated tab) surfaces as QUOTA_EXCEEDED with nothing of the batch written', async () => {
     const name = uniqueName('quota');
-    peer = await commands.peerOpen({ isolated: true });
-    // Chromium applies a quota override only to an origin whose storage is not in use yet: set it first.
-    await commands.peerSetQuota(peer, 512 * 1024);
+    // A real 512 KiB quota in a browser of its own (each engine sets it its own way: browser-commands.ts).
+    peer = await commands.peerOpen({ isolated: true, quotaBytes: 512 * 1024 });
     await commands.peerRun(
       peer,
       `async ({ idb }, name) => {
@@ -405,35 +450,42 @@ describe('indexeddb adapter across two tabs of one origin', () => {
       }`,
       name,
     );
-    const result = await commands.peerRun<{ many: string; singles: string[]; left: string[]; before: string }>(
+    const result = await commands.peerRun<{ many: string; singles: string[]; next: string; left: string[]; before: string; closed: string }>(
       peer,
       `async ({ idb }, name) => {
         const a = idb.indexedDbAdapter({ name });
         const codeOf = async (p) => { try { await p; return 'resolved'; } catch (e) { return e.code ?? String(e); } };
         // Random bytes: Chromium compresses IndexedDB values, so a filled buffer would not reach the quota.
         const random = (n) => { const b = new Uint8Array(n); for (let i = 0; i < n; i += 65536) crypto.getRandomValues(b.subarray(i, i + 65536)); return b; };
-        const entries = Array.from({ length: 16 }, (_, i) => ({ key: 'big/' + i, bytes: random(64 * 1024) }));
+        // 2 MiB: WebKit 2.50 counts IndexedDB usage from its database files, which lag the bytes written, and
+        // admitted a 1 MiB batch into this empty 512 KiB origin (measured); 2 MiB is refused by every engine.
+        const entries = Array.from({ length: 32 }, (_, i) => ({ key: 'big/' + i, bytes: random(64 * 1024) }));
         const many = await codeOf(a.writeMany(entries));
-        // Coalesced single writes share one transaction: it fails as a whole too.
+        // Coalesced single writes share one transaction: it fails as a whole too. (Firefox then refused the next
+        // transaction with InvalidStateError until the adapter learned to reopen its connection.)
         const singles = await Promise.all(entries.map((e) => codeOf(a.write(e.key, e.bytes))));
+        const next = await codeOf(a.write('small', new TextEncoder().encode('fits')));
         const left = [];
         for await (const k of a.list('big/')) left.push(k);
         const before = new TextDecoder().decode(await a.read('before'));
-        await a.close();
-        return { many, singles, left, before };
+        const closed = await codeOf(a.close());
+        return { many, singles, next, left, before, closed };
       }`,
       name,
     );
     expect(result.many).toBe('QUOTA_EXCEEDED');
     expect(new Set(result.singles)).toEqual(new Set(['QUOTA_EXCEEDED']));
+    expect(result.next).toBe('resolved');
     expect(result.left).toEqual([]);
     expect(result.before).toBe('kept');
-    await commands.peerSetQuota(peer);
+    expect(result.closed).toBe('resolved');
+    // Under the same quota, in a new session: a write that fits works. (A small one: after a refusal WebKit 2.50
+    // goes on counting the refused batch's space for a while, estimate() showing usage at the quota.)
     const afterReset = await commands.peerRun<boolean>(
       peer,
       `async ({ idb }, name) => {
         const a = idb.indexedDbAdapter({ name });
-        await a.writeMany([{ key: 'big/0', bytes: new Uint8Array(64 * 1024) }]);
+        await a.writeMany([{ key: 'big/0', bytes: new Uint8Array(1024) }]);
         const ok = await a.has('big/0');
         await a.close();
         return ok;

@@ -1,11 +1,12 @@
 /// <reference types="vite/client" />
 /**
- * The intent-graph round trip in real Chromium: a file store on IndexedDB
+ * The intent-graph round trip in real Chromium, Firefox and WebKit: a file store on IndexedDB
  * fills, its backup goes out as a downloadable Blob and comes back as an
  * uploaded file, and restores into archive-backed (IndexedDB) and memory
  * stores with everything equal; the same over the memory adapter.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { engine, engineName, userAgentMark } from './support/engines/current.js';
 import { indexedDbAdapter } from '../adapters/indexeddb/index.js';
 import { memoryAdapter } from '../adapters/memory.js';
 import {
@@ -72,8 +73,9 @@ async function roundTrip(fileAdapter: () => StorageAdapter, archiveAdapter: () =
 }
 
 describe('intent graph backups in a real browser', () => {
-  it('is really Chromium', () => {
-    expect(navigator.userAgent).toContain('Chrome');
+  it(`is really ${engineName}`, () => {
+    expect(navigator.userAgent).toContain(userAgentMark);
+    if (engine === 'webkit') expect(navigator.userAgent).not.toContain('Chrome');
   });
 
   const databases: string[] = [];
