@@ -10,6 +10,7 @@ export { exportCcosArchive } from './export.js';
 export { DEFAULT_CCOS_LIMITS, scanCcos, type CcosScan, type ScannedObject } from './scan.js';
 export { formatSerdeF64, serdeEdge, serdeIntent, stripJsonWhitespace, type SerdeForms } from './serde-json.js';
 export { ccosObjectPath } from './layout.js';
+export { detectForeignLayout, foreignLayoutError, refuseForeignLayout, type ForeignLayout } from './detect.js';
 export type {
   CcosExportOptions,
   CcosExportReport,
