@@ -1,21 +1,24 @@
-// The browser adapters in headless Chromium, next to their raw baselines in the same run (issue 5),
+// The browser adapters in Chromium, Firefox and WebKit (one after another, the same table each; issue 16),
+// next to their raw baselines in the same run and the same browser (issue 5),
 // and SHA-256 in the page (noble, WebCrypto, the SDK's sync and async paths):
 // IndexedDB against raw `idb` (one transaction per put; one transaction for the batch), OPFS against
 // raw OPFS (createWritable per object in the objects/aa/bb/<hash>.json layout), and the archive on
 // both. 1 KiB values, 1,000 operations per round, median of interleaved rounds.
 //
 // The page (bench/browser/) imports the BUILT library from dist/ through an import map, served by a
-// small HTTP server on 127.0.0.1 that stops with the run. Chromium (/usr/bin/chromium or
-// CHROMIUM_PATH, never downloaded) runs with an on-disk profile in a temp dir, so IndexedDB and OPFS
-// write to disk as in a user's browser (an incognito context would keep them in memory).
+// small HTTP server on 127.0.0.1 that stops with the run. Each engine is started by the launch code the
+// browser tests use (test/support/engines/launch.js: Debian's chromium, firefox-esr over WebDriver BiDi,
+// WebKitGTK through its host under Xvfb; never downloaded) with an on-disk profile in a temp dir, so
+// IndexedDB and OPFS write to disk as in a user's browser (an incognito context keeps them in memory).
+// Where sync access handles refuse (WebKitGTK), the OPFS worker rows read n/a.
 //
-// `npm run bench -- browser`   (env BROWSER_BENCH_ROUNDS=5, BROWSER_BENCH_N=1000)
+// `npm run bench -- browser`   (env BROWSER_ENGINES=chromium,firefox,webkit, BROWSER_BENCH_ROUNDS=5,
+// BROWSER_BENCH_N=1000)
 import { createServer } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright';
+import { openEnginePage, selectedEngines } from '../test/support/engines/launch.js';
 import { fmt, table } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -45,38 +48,49 @@ async function serve() {
   return { server, origin: `http://127.0.0.1:${server.address().port}`, stop: () => (clearTimeout(guard), new Promise((r) => server.close(r))) };
 }
 
-const ratio = (a, b) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+const ratio = (a, b) => (b > 0 && Number.isFinite(a) ? (a / b).toFixed(2) : 'n/a');
+/** A rate, or n/a for a row this engine cannot run (the OPFS worker where sync access handles refuse). */
+const rateOf = (r) => (Number.isFinite(r.rate) ? fmt(r.rate) : 'n/a');
+
+/** Waits until the bench page has loaded its modules (or reports why not). */
+async function pageReady(page) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const state = await page.evaluate(`globalThis.browserBenchReady === true ? 'ready' : (globalThis.browserBenchError ?? 'loading')`);
+    if (state === 'ready') return;
+    if (state !== 'loading' || Date.now() > deadline) throw new Error(`the bench page did not load: ${state}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 export async function run() {
   if (!existsSync(join(ROOT, 'dist/adapters/opfs.js'))) throw new Error('dist/ is missing: run `npm run build` (npm run bench does)');
   const { origin, stop } = await serve();
-  const profile = mkdtempSync(join(tmpdir(), 'archive-storage-bench-'));
-  let context;
+  const results = {};
   try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e));
-    await page.goto(`${origin}/bench/browser/index.html`);
-    await page.waitForFunction(() => globalThis.browserBenchReady === true, undefined, { timeout: 30_000 }).catch(() => {
-      throw new Error(`the bench page did not load: ${errors.map(String).join('; ') || 'no error reported'}`);
-    });
-    const version = await page.evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? 'unknown');
-    console.log(`\nheadless Chromium ${version}, on-disk profile; ${N} ops of 1 KiB per round, median of ${ROUNDS} interleaved rounds`);
+    for (const engine of selectedEngines()) results[engine] = await runEngine(engine, origin);
+  } finally {
+    await stop();
+  }
+  return results;
+}
 
-    const idb = await page.evaluate(({ n, rounds }) => globalThis.browserBench.benchIndexedDb({ n, rounds }), { n: N, rounds: ROUNDS });
-    const opfs = await page.evaluate(({ n, rounds }) => globalThis.browserBench.benchOpfs({ n, rounds }), { n: N, rounds: ROUNDS });
-    const hash = await page.evaluate(({ rounds }) => globalThis.browserBench.benchHash({ rounds }), { rounds: ROUNDS });
+/** The same tables for one engine, in a fresh browser of it. */
+async function runEngine(engine, origin) {
+  const page = await openEnginePage(engine, `${origin}/bench/browser/index.html`);
+  try {
+    await pageReady(page);
+    console.log(`\n# ${page.version} (headless, on-disk profile); ${N} ops of 1 KiB per round, median of ${ROUNDS} interleaved rounds`);
+    const arg = JSON.stringify({ n: N, rounds: ROUNDS });
+    const idb = await page.evaluate(`globalThis.browserBench.benchIndexedDb(${arg})`);
+    const opfs = await page.evaluate(`globalThis.browserBench.benchOpfs(${arg})`);
+    const hash = await page.evaluate(`globalThis.browserBench.benchHash({ rounds: ${ROUNDS} })`);
     const rate = (rows, name) => rows.find((r) => r.name === name)?.rate ?? NaN;
     table(
       'SHA-256 in the page (digests awaited in turn)',
       hash.map((r) => ({
         row: r.name,
-        'ops/s': fmt(r.rate),
+        'ops/s': rateOf(r),
         'x @noble/hashes': ratio(r.rate, rate(hash, `${r.group}: @noble/hashes`)),
         'x WebCrypto': ratio(r.rate, rate(hash, `${r.group}: WebCrypto`)),
       })),
@@ -89,7 +103,7 @@ export async function run() {
       'IndexedDB (relaxed durability unless marked strict)',
       idb.map((r) => ({
         row: r.name,
-        'ops/s': fmt(r.rate),
+        'ops/s': rateOf(r),
         'x raw 1 tx/put (in turn)': ratio(r.rate, r.group === 'strict' ? rate(idb, 'raw idb strict: 1 tx per put, awaited in turn') : idbSeq),
         'x raw 1 tx/put (together)': ratio(r.rate, idbTogether),
         'x raw 1 tx/batch': ratio(r.rate, idbBatch),
@@ -103,7 +117,7 @@ export async function run() {
       'OPFS',
       opfs.map((r) => ({
         row: r.name,
-        'ops/s': fmt(r.rate),
+        'ops/s': rateOf(r),
         'x raw createWritable (in turn)': r.group === 'get' ? '' : ratio(r.rate, cwSeq),
         'x raw createWritable (together)': r.group === 'get' ? '' : ratio(r.rate, cwTogether),
         'x raw getFile (together)': r.group === 'get' ? ratio(r.rate, rawGet) : '',
@@ -120,7 +134,7 @@ export async function run() {
     ];
     table(
       'Aims of issue 5',
-      aims.map(([aim, x, min]) => ({ aim, ratio: x.toFixed(2), met: x >= min ? 'yes' : 'NO' })),
+      aims.map(([aim, x, min]) => ({ aim, ratio: Number.isFinite(x) ? x.toFixed(2) : 'n/a', met: !Number.isFinite(x) ? 'n/a' : x >= min ? 'yes' : 'NO' })),
     );
     // A crash-safe archive writes the object and its journal line together: what that alone costs raw IndexedDB.
     const journaled = rate(idb, 'raw idb: 1 tx per put of object + journal line, awaited in turn');
@@ -128,10 +142,8 @@ export async function run() {
       { what: 'raw idb, object + 100-byte journal line per tx, vs raw 1 tx/put (in turn)', ratio: (journaled / idbSeq).toFixed(2) },
       { what: 'archive put awaited in turn vs raw object + journal line per tx', ratio: (rate(idb, 'archive put, awaited in turn') / journaled).toFixed(2) },
     ]);
-    return { hash, idb, opfs, aims };
+    return { version: page.version, hash, idb, opfs, aims };
   } finally {
-    await context?.close().catch(() => {});
-    rmSync(profile, { recursive: true, force: true });
-    await stop();
+    await page.close();
   }
 }

@@ -196,9 +196,12 @@ export async function openEnginePage(engine, url) {
   const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
   const page = context.pages()[0] ?? (await context.newPage());
   await page.goto(url);
-  const userAgent = await page.evaluate(() => navigator.userAgent);
+  // The user agent says 156.0.0.0 (reduced); the DevTools protocol knows the build.
+  const cdp = await context.newCDPSession(page);
+  const { product } = await cdp.send('Browser.getVersion');
+  await cdp.detach();
   return {
-    version: `Chromium ${/Chrome\/([\d.]+)/.exec(userAgent)?.[1] ?? 'unknown'}`,
+    version: `Chromium ${product.replace(/^[^/]*\//, '')}`,
     evaluate: (expression) => page.evaluate(`(async () => (${expression}))()`),
     async close() {
       await context.close().catch(() => {});
