@@ -8,8 +8,11 @@
  * never lists.
  *
  * Commit: only after the whole bundle has been verified, the staged objects
- * go in through `putManyBytes`, in batches of at most 8 MiB (so one call for
- * a small import); if a batch fails, or the signal aborts between batches,
+ * go in through `putManyBytes`, in batches of at most 8 MiB, each sized to
+ * take about one time slice (from 128 to 4096 objects, by the rate of the
+ * previous batch), with a turn of the event loop between them, so a page stays
+ * responsive through the verify pass (see `verify.ts`) and the commit alike;
+ * if a batch fails, or the signal aborts between batches,
  * every object this import added is deleted again and the staging keys are
  * removed, so the archive is left as it was.
  *
@@ -18,8 +21,10 @@
 import type { ContentArchive } from '../archive/types.js';
 import { InvalidArgumentError, throwIfAborted } from '../errors.js';
 import { mapLimit } from '../internal/pool.js';
+import { TimeSlicer } from '../internal/yield.js';
+import { monotonicNow } from '../platform.js';
 import type { BundleSource } from './source.js';
-import { DELETE_GROUP, Staging } from './staging.js';
+import { COMMIT_FIRST_OBJECTS, DELETE_GROUP, nextCommitObjects, Staging } from './staging.js';
 import { readBundle, type BundleVerifyReport, type VerifyBundleOptions } from './verify.js';
 
 // The import's public neighbours, re-exported so that `bundle/import.js` keeps offering what it always did.
@@ -32,8 +37,7 @@ export { verifyBundle, type BundleVerifyReport, type VerifyBundleOptions } from 
 export interface ImportBundleOptions extends VerifyBundleOptions {
   /**
    * Verified new objects kept in memory before further ones go to staging
-   * keys on the adapter (default 32 MiB). Up to this size the commit is one
-   * `putManyBytes` call.
+   * keys on the adapter (default 32 MiB).
    */
   stagingMemoryBytes?: number;
 }
@@ -101,12 +105,18 @@ export async function importBundle(archive: ContentArchive, source: BundleSource
 
     // Commit. The signal is checked between batches, not passed down: a batch the
     // archive has begun commits whole, so rollback knows exactly what was stored.
+    // Batches are sized by time (see the module notes), and the event loop gets a turn between them.
     const total = staging.count;
+    const slice = new TimeSlicer(signal);
+    let batchObjects = COMMIT_FIRST_OBJECTS;
     onProgress?.({ phase: 'commit', done: 0, total });
-    for await (const batch of staging.batches()) {
+    for await (const batch of staging.batches(() => batchObjects, slice)) {
+      if (added.length > 0 && slice.due()) await slice.yield();
       throwIfAborted(signal);
       added.push(...batch.map((it) => it.hash));
+      const started = monotonicNow();
       await archive.putManyBytes(batch.map((it) => it.bytes));
+      batchObjects = nextCommitObjects(batchObjects, batch.length, monotonicNow() - started);
       onProgress?.({ phase: 'commit', done: added.length, total });
     }
     await staging.clear();

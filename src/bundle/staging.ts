@@ -13,6 +13,7 @@ import { HostileBundleError, InvalidArgumentError } from '../errors.js';
 import { sha256Hex } from '../hash.js';
 import { mapLimit } from '../internal/pool.js';
 import { randomHex } from '../internal/random-id.js';
+import { SLICE_MS, type TimeSlicer } from '../internal/yield.js';
 
 /** Bytes of one staging segment (a key holding many staged objects). */
 const SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -20,6 +21,14 @@ const SEGMENT_BYTES = 8 * 1024 * 1024;
 const COMMIT_BATCH_BYTES = 8 * 1024 * 1024;
 const COMMIT_BATCH_MIN_BYTES = 64 * 1024;
 const COMMIT_BATCH_OBJECTS = 4096;
+/**
+ * Objects in the first commit batch; later batches are sized by
+ * {@link nextCommitObjects} (128 to 4096 objects) so that one `putManyBytes`
+ * call, which hashes and checks its objects in one go, takes about one time
+ * slice.
+ */
+export const COMMIT_FIRST_OBJECTS = 256;
+const COMMIT_MIN_OBJECTS = 128;
 /** Deletes in flight on rollback and clean-up. */
 export const DELETE_GROUP = 32;
 
@@ -91,14 +100,23 @@ export class Staging {
 
   /**
    * Batches to commit: the memory buffer, then the segments read back one at
-   * a time; each batch at most 8 MiB (or the budget, at least 64 KiB) and 4096
-   * objects, so an import of up to that size is one `putManyBytes` call.
+   * a time; each batch at most 8 MiB (or the budget, at least 64 KiB) and
+   * `maxObjects()` objects (read anew for each batch, capped at 4096), so the
+   * caller can size batches by the time the last one took. Objects read back
+   * from segments are re-hashed in time slices of `slice`.
    */
-  async *batches(): AsyncGenerator<StagedObject[]> {
+  async *batches(maxObjects: () => number = () => COMMIT_BATCH_OBJECTS, slice?: TimeSlicer): AsyncGenerator<StagedObject[]> {
     const limit = Math.min(COMMIT_BATCH_BYTES, Math.max(COMMIT_BATCH_MIN_BYTES, this.budget));
     let batch: StagedObject[] = [];
     let batchBytes = 0;
-    const full = () => batchBytes >= limit || batch.length >= COMMIT_BATCH_OBJECTS;
+    let objects = Math.min(COMMIT_BATCH_OBJECTS, maxObjects());
+    const full = () => batchBytes >= limit || batch.length >= objects;
+    /** After a batch was consumed: the next one starts empty, at the size the caller asks for now. */
+    const next = () => {
+      batch = [];
+      batchBytes = 0;
+      objects = Math.min(COMMIT_BATCH_OBJECTS, maxObjects());
+    };
     // The memory buffer first, so its bytes are released before segments are read back.
     const memory = this.memory;
     this.memory = [];
@@ -109,20 +127,20 @@ export class Staging {
       memory[i] = undefined as never;
       if (full()) {
         yield batch;
-        batch = [];
-        batchBytes = 0;
+        next();
       }
     }
     for (const key of this.segments) {
       const bytes = await this.adapter.read(key);
-      // Staged bytes are re-checked: the adapter is storage this import does not control.
       for (const it of decodeSegment(key, bytes)) {
+        // Staged bytes are re-checked: the adapter is storage this import does not control.
+        if (sha256Hex(it.bytes) !== it.hash) throw segmentChanged(key);
+        if (slice?.due()) await slice.yield();
         batch.push(it);
         batchBytes += it.bytes.length;
         if (full()) {
           yield batch;
-          batch = [];
-          batchBytes = 0;
+          next();
         }
       }
     }
@@ -152,9 +170,21 @@ function encodeSegment(items: readonly StagedObject[], size: number): Uint8Array
   return out;
 }
 
-/** Unpacks a segment, checking every object against its recorded hash. */
+/**
+ * The size of the next commit batch: as many objects as fit one time slice
+ * at the rate the last batch (`count` objects in `tookMs`) went, at most twice
+ * as many as `current`, never fewer than 128.
+ */
+export function nextCommitObjects(current: number, count: number, tookMs: number): number {
+  const fit = tookMs > 0 ? Math.floor((count * SLICE_MS) / tookMs) : Number.POSITIVE_INFINITY;
+  return Math.max(COMMIT_MIN_OBJECTS, Math.min(COMMIT_BATCH_OBJECTS, 2 * current, fit));
+}
+
+const segmentChanged = (key: string) => new HostileBundleError('BUNDLE_HASH_MISMATCH', `staging segment ${key} changed on the adapter during the import`);
+
+/** Unpacks a segment; the caller checks each object against its recorded hash. */
 function decodeSegment(key: string, seg: Uint8Array | undefined): StagedObject[] {
-  const changed = () => new HostileBundleError('BUNDLE_HASH_MISMATCH', `staging segment ${key} changed on the adapter during the import`);
+  const changed = () => segmentChanged(key);
   if (!seg) throw changed();
   const view = new DataView(seg.buffer, seg.byteOffset, seg.byteLength);
   const out: StagedObject[] = [];
@@ -165,7 +195,6 @@ function decodeSegment(key: string, seg: Uint8Array | undefined): StagedObject[]
     const length = view.getUint32(at + 32, true);
     if (at + 36 + length > seg.length) throw changed();
     const bytes = seg.subarray(at + 36, at + 36 + length);
-    if (sha256Hex(bytes) !== hash) throw changed();
     out.push({ hash, bytes });
     at += 36 + length;
   }

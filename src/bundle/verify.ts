@@ -13,12 +13,19 @@
  *   `index.json` compared with the one the manifest implies, and at the end
  *   every listed object present exactly once.
  *
+ * Sources in memory (a `Blob`, a `Uint8Array`) never wait for I/O, so the
+ * pass gives the event loop a turn every few milliseconds of work
+ * (`TimeSlicer`): between entries, while generating the expected
+ * `index.json`, between central directory records. A page stays responsive
+ * and an abort is noticed at the next turn.
+ *
  * @module
  */
 import { isCanonicalJsonBytes } from '../archive/hash-args.js';
 import { parseJson, type JsonValue } from '../json/canonical.js';
 import { HostileBundleError, throwIfAborted } from '../errors.js';
 import { createSha256, sha256Hex } from '../hash.js';
+import { TimeSlicer } from '../internal/yield.js';
 import { ByteReader } from '../zip/byte-reader.js';
 import { ZipFormatError } from '../zip/errors.js';
 import { ZipStreamReader, type LocalEntry } from '../zip/reader.js';
@@ -61,8 +68,8 @@ function hostile(code: ConstructorParameters<typeof HostileBundleError>[0], mess
   return new HostileBundleError(code, message, entry, cause === undefined ? undefined : { cause });
 }
 
-/** SHA-256 and length of the `index.json` the manifest implies (generated piece by piece, never whole). */
-function expectedIndex(table: ObjectTable, createdAt: string): { sha256: string; size: number } {
+/** SHA-256 and length of the `index.json` the manifest implies (generated piece by piece, never whole; in time slices). */
+async function expectedIndex(table: ObjectTable, createdAt: string, slice: TimeSlicer): Promise<{ sha256: string; size: number }> {
   const h = createSha256();
   const enc = new TextEncoder();
   let size = 0;
@@ -70,6 +77,7 @@ function expectedIndex(table: ObjectTable, createdAt: string): { sha256: string;
     const b = enc.encode(piece);
     size += b.length;
     h.update(b);
+    if (slice.due()) await slice.yield();
   }
   return { sha256: h.digest(), size };
 }
@@ -88,9 +96,15 @@ export async function readBundle(source: BundleSource, options: VerifyBundleOpti
   const limits = resolveLimits(options.limits);
   throwIfAborted(signal);
   const bytes = new ByteReader(bundleChunks(source), signal);
+  const slice = new TimeSlicer(signal);
   try {
-    const zip = new ZipStreamReader(bytes, { maxEntries: limits.maxEntries, maxCompressionRatio: limits.maxCompressionRatio, digest: createSha256 });
-    return await readEntries(zip, bytes, limits, options, onObject);
+    const zip = new ZipStreamReader(bytes, {
+      maxEntries: limits.maxEntries,
+      maxCompressionRatio: limits.maxCompressionRatio,
+      digest: createSha256,
+      pause: slice.pause,
+    });
+    return await readEntries(zip, bytes, limits, options, onObject, slice);
   } catch (e) {
     await bytes.cancel();
     throw e instanceof ZipFormatError ? hostileFromZip(e) : e;
@@ -104,6 +118,7 @@ async function readEntries(
   limits: BundleLimits,
   options: VerifyBundleOptions,
   onObject: ObjectSink,
+  slice: TimeSlicer,
 ): Promise<BundleVerifyReport> {
   const { signal, onProgress } = options;
   let totalBytes = 0;
@@ -133,6 +148,7 @@ async function readEntries(
 
   for (let entry = await zip.next(); entry; entry = await zip.next()) {
     throwIfAborted(signal);
+    if (slice.due()) await slice.yield();
     const name = entry.name;
     const ref = classifyEntryName(name);
     account(entry);
@@ -143,7 +159,7 @@ async function readEntries(
         if (seenIndex) throw hostile('BUNDLE_DUPLICATE_ENTRY', 'the bundle holds index.json twice', name);
         seenIndex = true;
         if (entry.size > limits.maxManifestBytes) throw hostile('BUNDLE_TOO_LARGE', `index.json is ${entry.size} bytes, more than the limit of ${limits.maxManifestBytes}`, name);
-        const want = expectedIndex(table, info.createdAt);
+        const want = await expectedIndex(table, info.createdAt, slice);
         if (entry.size !== want.size) throw hostile('BUNDLE_MANIFEST_MISMATCH', `index.json is ${entry.size} bytes but the manifest implies ${want.size}: they list different objects`, name);
         const h = createSha256();
         await zip.readData(entry, { onData: (p) => h.update(p) });

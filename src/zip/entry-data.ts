@@ -19,6 +19,12 @@ export interface ReadEntryDataOptions {
   keep?: boolean;
   /** Called with the uncompressed bytes in order, in pieces (each valid only during the call). */
   onData?: (piece: Uint8Array) => void;
+  /**
+   * Called between the 16 KiB pieces of a large entry: a promise it returns
+   * is awaited (a time slicer giving the event loop a turn; it may throw to
+   * stop), `undefined` costs nothing.
+   */
+  pause?: () => Promise<void> | undefined;
 }
 
 /** Entries at most this large are inflated in one call into an exact-size buffer. */
@@ -53,7 +59,7 @@ export async function readEntryData(
   options: ReadEntryDataOptions = {},
 ): Promise<Uint8Array | undefined> {
   const { name, method, size, compressedSize } = entry;
-  const { keep = false, onData } = options;
+  const { keep = false, onData, pause } = options;
   if (method === METHOD_STORE && compressedSize !== size) {
     throw new ZipFormatError('size-mismatch', `entry ${name} is stored uncompressed but declares ${size} bytes and holds ${compressedSize}`, { entry: name });
   }
@@ -125,6 +131,8 @@ export async function readEntryData(
   const inflater = method === METHOD_DEFLATE ? new Inflate((d) => take(d)) : undefined;
   let left = compressedSize;
   for await (const piece of bytes.stream(compressedSize, INFLATE_PIECE, `entry ${name}`)) {
+    const paused = pause?.();
+    if (paused) await paused;
     consumed += piece.length;
     left -= piece.length;
     if (!inflater) take(piece);

@@ -86,6 +86,14 @@ export interface ZipReaderOptions {
   maxCompressionRatio: number;
   /** Makes a fresh collision-resistant digest (six are used per zip). */
   digest: () => ZipDigest;
+  /**
+   * Called between central directory records and between the pieces of a
+   * large entry's data, which are otherwise read in one go when they are in
+   * memory: a promise it returns is awaited (a time slicer's pause, which
+   * gives the event loop a turn and may throw to stop), `undefined` costs
+   * nothing. `readData`'s own `pause` option overrides it.
+   */
+  pause?: () => Promise<void> | undefined;
 }
 
 /**
@@ -253,7 +261,8 @@ export class ZipStreamReader {
    * `compressedSize` bytes, before the next `next()`.
    */
   readData(entry: LocalEntry, options?: ReadEntryDataOptions): Promise<Uint8Array | undefined> {
-    return readEntryData(this.bytes, entry, this.options.maxCompressionRatio, options);
+    const { pause } = this.options;
+    return readEntryData(this.bytes, entry, this.options.maxCompressionRatio, pause && !options?.pause ? { ...options, pause } : options);
   }
 
   /**
@@ -269,7 +278,10 @@ export class ZipStreamReader {
     let sig = this.pendingSig!;
     const cdOffset = this.bytes.position - 4;
     let cdCount = 0;
+    const { pause } = this.options;
     while (sig === CENTRAL_HEADER_SIG) {
+      const paused = pause?.();
+      if (paused) await paused;
       const h = await this.bytes.read(CENTRAL_HEADER_SIZE - 4, 'a central directory record');
       const method = readU16(h, 6);
       const crc = readU32(h, 12);
