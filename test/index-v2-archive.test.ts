@@ -78,7 +78,26 @@ describe('index v2 in the archive', () => {
     await strict.rebuildIndex();
     expect(await collect(strict.list())).toEqual(hashes);
     await strict.close();
-    store.set(key, enc.encode('{"entries":[],"version":2}'));
+    // verify finds the damage too: with auto-repair it rebuilds the index and checks again; with repair as well.
+    const verifying = await openArchive(memoryAdapter({ store }));
+    await verifying.close();
+    const reroot = decodeRoot(store.get(INDEX_KEY)!);
+    const lyingKey = runPageKey(reroot.runs[0]!.id, 0);
+    store.set(lyingKey, enc.encode(dec.decode(store.get(lyingKey)!).replace(/,(\d+),/, (_, n: string) => `,${Number(n) + 1},`)));
+    const v = await openArchive(memoryAdapter({ store }));
+    expect(await v.verify()).toMatchObject({ ok: true, checked: 60 });
+    expect(await collect(v.list())).toEqual(hashes);
+    await v.close();
+    const strictVerify = await openArchive(memoryAdapter({ store }), { autoRepairIndex: false });
+    const r2 = decodeRoot(store.get(INDEX_KEY)!);
+    const k2 = runPageKey(r2.runs[0]!.id, 0);
+    store.set(k2, enc.encode(dec.decode(store.get(k2)!).replace(/,(\d+),/, (_, n: string) => `,${Number(n) + 1},`)));
+    await expect(strictVerify.verify()).rejects.toMatchObject({ code: 'CORRUPT_INDEX', key: k2 });
+    expect(await strictVerify.verify({ repair: true })).toMatchObject({ ok: true });
+    expect(await collect(strictVerify.list())).toEqual(hashes);
+    await strictVerify.close();
+    const r3 = decodeRoot(store.get(INDEX_KEY)!);
+    store.set(runPageKey(r3.runs[0]!.id, 0), enc.encode('{"entries":[],"version":2}'));
     const healing = await openArchive(memoryAdapter({ store }));
     expect(await collect(healing.list())).toEqual(hashes);
     expect((await healing.verify()).ok).toBe(true);

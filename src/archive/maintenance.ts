@@ -6,7 +6,7 @@
  * @module
  */
 import { hasEach } from '../adapter/batch.js';
-import { InvalidArgumentError, throwIfAborted } from '../errors.js';
+import { CorruptIndexError, InvalidArgumentError, throwIfAborted } from '../errors.js';
 import { mapLimit } from '../internal/pool.js';
 import { MAX_BATCH, type CommitQueue } from './commit-queue.js';
 import { assertHash } from './hash-args.js';
@@ -73,8 +73,20 @@ export async function verifyArchive({ settings, state }: ArchiveParts, options: 
     }
     return { checked: done, corrupt, missing, orphaned, ok, repaired };
   };
+  // A damaged index piece is not the objects' fault: rebuild the index (when allowed) and check again.
+  const checked = async (): Promise<VerifyReport> => {
+    try {
+      return await run();
+    } catch (e) {
+      if (!(e instanceof CorruptIndexError) || !(repair || settings.autoRepair)) throw e;
+      await (repair ? state.rebuildLocked(signal) : state.serialised(() => state.rebuild(signal)));
+      done = 0;
+      bytes = 0;
+      return run();
+    }
+  };
   // A repairing verify holds the index lock throughout, so no compaction can slip between its scan and its rebuild.
-  return repair ? state.serialised(() => state.withIndexLock(run, signal)) : run();
+  return repair ? state.serialised(() => state.withIndexLock(checked, signal)) : checked();
 }
 
 /** Moves a corrupt object under quarantine/ (copy, then delete the original). */
