@@ -33,6 +33,10 @@ const OPTIONS = {
   to: { type: 'string' },
   note: { type: 'string' },
   'created-at': { type: 'string' },
+  report: { type: 'string' },
+  'skip-invalid': { type: 'boolean' },
+  replace: { type: 'boolean' },
+  overwrite: { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -74,7 +74,11 @@ export function exitCodeOf(error: unknown): number {
  * that does the same.
  */
 function cliAdvice(message: string): string {
-  return message.replace(/run verify\(\{ repair: true \}\)/g, 'run `archive-storage verify --repair`');
+  return message
+    .replace(/run verify\(\{ repair: true \}\)/g, 'run `archive-storage verify --repair`')
+    .replace(/pass \{ skipInvalid: true \}/g, 'pass --skip-invalid')
+    .replace(/pass \{ overwrite: true \}/g, 'pass --overwrite')
+    .replace(/^(importCcosArchive|exportCcosArchive): /, '');
 }
 
 /** Stable code and message for any thrown value. */

@@ -93,6 +93,34 @@ Blocks. W is a decimal number a double holds exactly (-0.5, 2, 1e-7); hex,
 padding and digits beyond a double's precision are refused. A duplicate or
 a self edge is stored, as CCOS allows, with a warning on stderr.`,
   },
+  'import-ccos': {
+    section: 'CCOS archives',
+    lines: [['import-ccos DIR [--report FILE] [--skip-invalid] [--replace]', "copy a CCOS archive directory into the store, all or nothing"]],
+    details: `DIR is a CCOS FileArchiveStorage (intents/ and edges/) or a FileArchive
+(index.json and <aa>/<bb>/<hash>.json files). It is only read: nothing is
+written, locked or swept there. Every file is checked by CCOS's rule (its
+bytes without whitespace hash to its name; the index names exactly
+<aa>/<bb>/<hash>.json; no symbolic links, no '..') and as an intent or edge,
+before the store is touched or created. Then the objects go into the store at
+their canonical addresses and the intents and edges into its intent graph:
+merged (imported intents replace those with the same id; an edge already
+there is not added twice), or with --replace, the graph becomes DIR's.
+A refused file (INVALID_BACKUP or CORRUPT_OBJECT naming its path, exit 3)
+imports nothing; --skip-invalid leaves such files out and lists them.
+--report FILE writes the report as JSON: each CCOS hash -> canonical hash,
+every object, what was skipped and the warnings (--json prints it on stdout).
+Ctrl+C (exit 130) leaves the store as it was.`,
+  },
+  'export-ccos': {
+    section: 'CCOS archives',
+    lines: [['export-ccos DIR [--overwrite]', "write the intent graph as a CCOS FileArchiveStorage"]],
+    details: `Writes DIR/intents/ and DIR/edges/ byte for byte as CCOS's FileArchive does
+(pretty serde JSON, named by the SHA-256 of the compact JSON; index.json
+last, so CCOS sees the old graph or the new one). DIR must be empty or
+absent; --overwrite replaces a CCOS FileArchiveStorage there, and refuses
+(INVALID_ARGUMENT, exit 3, nothing written) when DIR holds anything else.
+The store is only read.`,
+  },
 };
 
 const GLOBAL_OPTIONS = `Global options:
@@ -113,7 +141,8 @@ export const EXIT_CODES = `Exit codes:
   1    not found (a value, an intent, a store), or verify/sync found damage
   2    usage (unknown command or option, wrong arguments)
   3    bad input (invalid JSON, invalid or hostile backup or bundle, hash
-       mismatch, a file given as a store, an input over the size limit)
+       mismatch, a file given as a store, an input over the size limit,
+       a store holding data this SDK did not write: FOREIGN_LAYOUT)
   4    backend failure (I/O, lock timeout, quota, backend missing or unreachable)
   130  interrupted (Ctrl+C); what was committed stays committed`;
 

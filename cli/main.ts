@@ -8,6 +8,8 @@ import { openArchive } from '../src/archive/index.js';
 import type { ContentArchive } from '../src/archive/types.js';
 import { parseCliArgs, type ParsedArgs } from './args.js';
 import * as archiveCommands from './commands/archive.js';
+import * as ccosCommands from './commands/ccos.js';
+import { refuseForeignStore } from './commands/ccos.js';
 import * as edgeCommands from './commands/edges.js';
 import * as graphCommands from './commands/graph.js';
 import * as intentCommands from './commands/intents.js';
@@ -37,6 +39,8 @@ const COMMANDS: Record<string, { run: Command; access: StoreAccess | ((a: Parsed
   restore: { run: graphCommands.restore, access: 'create' },
   intents: { run: intentCommands.intents, access: (a) => ({ add: 'create', set: 'modify', rm: 'modify' } as const)[a.positionals[0] as 'add'] ?? 'read' },
   edges: { run: edgeCommands.edges, access: (a) => (a.positionals[0] === 'ls' ? 'read' : 'modify') },
+  'import-ccos': { run: ccosCommands.importCcos, access: 'create' },
+  'export-ccos': { run: ccosCommands.exportCcos, access: 'read' },
 };
 
 const unknownCommand = (name: string) => usageError(`unknown command ${JSON.stringify(name)}${didYouMean(name, Object.keys(COMMANDS))}`);
@@ -93,6 +97,8 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
         region: args.values.region as string | undefined,
       });
       closers.push(async () => adapter.close?.());
+      // Someone else's data (a CCOS directory, an index.json of another format) is refused before opening writes anything.
+      await refuseForeignStore(adapter, spec, signal);
       const archive = await openArchive(adapter, { signal });
       closers.unshift(() => archive.close());
       return { adapter, archive };
