@@ -34,3 +34,30 @@ export function tempDir(prefix = 'as-cli-'): { dir: string; cleanup: () => void 
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * The serde program (tools/ccos-serde) that reads directories as CCOS does,
+ * built once per process with cargo (offline, from Debian's crates), or
+ * undefined when cargo is not installed. `run(...args)` returns its JSON
+ * summary (e.g. `run('read-archive', dir)`).
+ */
+export const hasCargo = spawnSync('cargo', ['--version'], { encoding: 'utf8' }).status === 0;
+let serdeBinary: string | undefined;
+export function ccosSerde(): { run: (...args: string[]) => unknown } {
+  if (!hasCargo) throw new Error('cargo is not installed: the serde program cannot be built (see tools/ccos-serde/README.md)');
+  const tool = fileURLToPath(new URL('../../tools/ccos-serde', import.meta.url));
+  if (serdeBinary === undefined) {
+    // From inside the tool's folder, so that cargo reads its .cargo/config.toml (Debian's crates, offline).
+    const build = spawnSync('cargo', ['build', '--offline', '--quiet'], { cwd: tool, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`cargo build of tools/ccos-serde failed (see its README for the Debian crates it needs):\n${build.stderr}`);
+    serdeBinary = join(tool, 'target', 'debug', 'ccos-serde');
+  }
+  const binary = serdeBinary;
+  return {
+    run(...args: string[]): unknown {
+      const r = spawnSync(binary, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      if (r.status !== 0) throw new Error(`ccos-serde ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+      return r.stdout ? JSON.parse(r.stdout) : undefined;
+    },
+  };
+}
