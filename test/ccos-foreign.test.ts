@@ -5,7 +5,7 @@
  * and empty), reading only (read of index.json, one list), on memory and on
  * node-fs. The typed error names what was found and what to do.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -137,4 +137,35 @@ describe('ForeignLayoutError', () => {
     expect(other.message).toMatch(/^this store holds an index\.json of another format \("x"\): this SDK did not write it, so it will not rebuild or write over it/);
     await expect(refuseForeignLayout(memoryAdapter())).resolves.toBeUndefined();
   });
+});
+
+describe('openArchive refuses foreign data and writes nothing (no index, journal, lock or writer marker, no rebuild)', () => {
+  const layouts: [string, () => Iterable<[string, Uint8Array | string]>][] = [
+    ['a CCOS FileArchiveStorage', () => fixture],
+    ['a CCOS FileArchive', bareFileArchive],
+    ['an index.json of another format', () => [['index.json', '{"entries":[],"format":"someone-else/catalog"}']]],
+  ];
+  for (const [what, files] of layouts) {
+    it(`${what}: memory and node-fs, with and without auto-repair`, async () => {
+      const store = new Map<string, Uint8Array>();
+      const mem = memoryAdapter({ store });
+      for (const [k, v] of files()) await mem.write(k, typeof v === 'string' ? enc.encode(v) : v);
+      const keys = [...store].map(([k, v]) => `${k} ${sha256Hex(v)}`).sort();
+      const dir = join(scratch, `open-${what.replace(/\W+/g, '-')}`);
+      for (const [k, v] of files()) {
+        const file = join(dir, ...k.split('/'));
+        mkdirSync(join(file, '..'), { recursive: true });
+        writeFileSync(file, v);
+      }
+      const before = pictureOf(dir);
+      for (const autoRepairIndex of [true, false]) {
+        await expect(openArchive(memoryAdapter({ store }), { autoRepairIndex })).rejects.toBeInstanceOf(ForeignLayoutError);
+        const fs = nodeFsAdapter({ dir });
+        await expect(openArchive(fs, { autoRepairIndex })).rejects.toMatchObject({ code: 'FOREIGN_LAYOUT' });
+        await fs.close();
+      }
+      expect([...store].map(([k, v]) => `${k} ${sha256Hex(v)}`).sort()).toEqual(keys);
+      expect(pictureOf(dir)).toEqual(before);
+    });
+  }
 });

@@ -17,6 +17,7 @@
  * @module
  */
 import { deleteEach } from '../adapter/batch.js';
+import { refuseForeignLayout } from '../ccos/detect.js';
 import { CorruptIndexError, throwIfAborted, UnsupportedVersionError } from '../errors.js';
 import { KeyedMutex } from '../internal/mutex.js';
 import { randomId } from '../internal/random-id.js';
@@ -84,6 +85,8 @@ export class IndexState {
     const { adapter, autoRepair } = this.settings;
     throwIfAborted(signal);
     const stored = await this.readStored(signal); // an unknown version throws here, before anything is written
+    // Not an index of ours, or none: someone else's data (a CCOS directory, another format) is refused before anything is written.
+    if (stored.kind === 'absent' || stored.kind === 'torn') await refuseForeignLayout(adapter, { signal });
     if (stored.kind === 'v2') this.engine.adopt(stored.root, stored.raw);
     else if (stored.kind === 'v1') await this.withIndexLock(() => this.adoptStored(signal), signal);
     else if (stored.kind === 'torn' || (await anyObject(adapter, signal))) {
