@@ -68,7 +68,7 @@ export async function launchFirefox({ executablePath, headless = true, prefs = {
     browser,
     async close() {
       await browser.close().catch(() => {});
-      rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      await removeProfile(profile);
     },
   };
 }
@@ -158,7 +158,20 @@ export class WebKitHost {
       this.proc.kill();
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
     }
-    rmSync(this.profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    await removeProfile(this.profile);
+  }
+}
+
+/** Removes a profile directory, retrying for a while: the browser's helper processes may still be finishing in it. */
+async function removeProfile(dir) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
+      return;
+    } catch (error) {
+      if (attempt >= 20) throw error;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
 

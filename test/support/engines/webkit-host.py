@@ -63,6 +63,9 @@ if args.quota_ratio is not None:
     dm_props['total_storage_ratio'] = args.quota_ratio
 data_manager = WebKit2.WebsiteDataManager(**dm_props)
 context = WebKit2.WebContext(website_data_manager=data_manager)
+# No HTTP disk cache: the network process kept writing it after the host quit, racing the profile's removal
+# (and the tests load everything fresh from the dev server anyway).
+context.set_cache_model(WebKit2.CacheModel.DOCUMENT_VIEWER)
 
 settings = WebKit2.Settings()
 settings.set_enable_developer_extras(False)
