@@ -58,22 +58,24 @@ try {
   writeFileSync(join(app, 'node-snippet.mjs'), readmeSnippet('node'));
   step('running the README Node snippet');
   execFileSync(process.execPath, ['node-snippet.mjs'], { cwd: app, stdio: 'inherit' });
-  const index = JSON.parse(readFileSync(join(app, '.archive/index.json'), 'utf8'));
-  const hashes = Object.keys(index.objects);
-  if (hashes.length !== 3) fail(`expected 3 objects in .archive/index.json, found ${hashes.length}`);
-  for (const h of hashes) {
-    const bytes = readFileSync(join(app, '.archive', index.objects[h].path));
-    if (createHash('sha256').update(bytes).digest('hex') !== h) fail(`object ${h} does not hash to its name`);
-  }
-  // Empty folders may stay (node-fs keeps '#locks', '#writers' and an emptied 'journal': removing a folder could
-  // race another process creating a file in it); no file may stay besides the objects and index.json.
+  // What the closed archive is on disk: objects named by their hashes, and the index (a v2 root naming its runs).
   const filesUnder = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
-  const leftovers = readdirSync(join(app, '.archive')).filter((n) => n !== 'objects' && n !== 'index.json').flatMap((n) => {
+  const objects = filesUnder(join(app, '.archive/objects'));
+  if (objects.length !== 3) fail(`expected 3 objects under .archive/objects, found ${objects.length}`);
+  for (const file of objects) {
+    const name = /([0-9a-f]{64})\.json$/.exec(file)?.[1];
+    if (!name || createHash('sha256').update(readFileSync(file)).digest('hex') !== name) fail(`object ${file} does not hash to its name`);
+  }
+  const root = JSON.parse(readFileSync(join(app, '.archive/index.json'), 'utf8'));
+  if (root.version !== 2 || root.count !== 3) fail(`expected a v2 index root counting 3 objects, found ${JSON.stringify({ version: root.version, count: root.count })}`);
+  // Empty folders may stay (node-fs keeps '#locks', '#writers' and an emptied 'journal': removing a folder could
+  // race another process creating a file in it); no file may stay besides the objects and the index.
+  const leftovers = readdirSync(join(app, '.archive')).filter((n) => !['objects', 'index.json', 'index'].includes(n)).flatMap((n) => {
     const full = join(app, '.archive', n);
     return statSync(full).isDirectory() ? filesUnder(full) : [full];
   });
-  if (leftovers.length) fail(`the closed archive and adapter left files besides objects/ and index.json: ${leftovers.join(', ')}`);
-  step('Node snippet: 3 objects, each hashes to its name, no writer marker or temp file left in .archive/');
+  if (leftovers.length) fail(`the closed archive and adapter left files besides objects/ and the index: ${leftovers.join(', ')}`);
+  step('Node snippet: 3 objects, each hashes to its name, a v2 index counting them, no writer marker or temp file left');
 
   // ---- Browser: the README snippet bundled by Vite from the installed package, in Chromium ----
   const expected = createHash('sha256').update('{"tags":["a","b"],"title":"hello"}').digest('hex');
