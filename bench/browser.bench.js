@@ -14,39 +14,20 @@
 //
 // `npm run bench -- browser`   (env BROWSER_ENGINES=chromium,firefox,webkit, BROWSER_BENCH_ROUNDS=5,
 // BROWSER_BENCH_N=1000)
-import { createServer } from 'node:http';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openEnginePage, selectedEngines } from '../test/support/engines/launch.js';
-import { fmt, table } from './lib.js';
+import { fmt, serveStatic, table } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BROWSER_BENCH_ROUNDS ?? 5);
 const N = Number(process.env.BROWSER_BENCH_N ?? 1000);
 /** Only these trees are served. */
 const SERVED = ['dist/', 'bench/browser/', 'node_modules/idb/', 'node_modules/@noble/hashes/', 'node_modules/fflate/'];
-const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.map': 'application/json', '.json': 'application/json' };
 
-/** A static server for the page and the built library, on 127.0.0.1 only. */
-async function serve() {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^[/\\]+/, '');
-    const file = join(ROOT, path);
-    const allowed = SERVED.some((p) => path.split(sep).join('/').startsWith(p)) && file.startsWith(ROOT);
-    if (!allowed || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
-    res.end(readFileSync(file));
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  // Whatever happens to the run, the server does not outlive it.
-  const guard = setTimeout(() => server.close(), 30 * 60_000);
-  guard.unref();
-  return { server, origin: `http://127.0.0.1:${server.address().port}`, stop: () => (clearTimeout(guard), new Promise((r) => server.close(r))) };
-}
+/** The page and the built library, served on 127.0.0.1 only (see serveStatic). */
+const serve = () => serveStatic(ROOT, SERVED, { maxMs: 30 * 60_000 });
 
 const ratio = (a, b) => (b > 0 && Number.isFinite(a) ? (a / b).toFixed(2) : 'n/a');
 /** A rate, or n/a for a row this engine cannot run (the OPFS worker where sync access handles refuse). */

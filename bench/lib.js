@@ -57,3 +57,32 @@ export function table(title, rows) {
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const row of cells) console.log(line(row));
 }
+
+const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.map': 'application/json', '.json': 'application/json' };
+
+/**
+ * A static server for a bench page and the built library: only the trees in
+ * `served` (paths relative to `root`, e.g. 'dist/'), on 127.0.0.1 only, and it
+ * stops by itself after `maxMs` whatever happens to the run.
+ */
+export async function serveStatic(root, served, { maxMs = 30 * 60_000 } = {}) {
+  const { createServer } = await import('node:http');
+  const { existsSync, readFileSync, statSync } = await import('node:fs');
+  const { extname, join, normalize, sep } = await import('node:path');
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^[/\\]+/, '');
+    const file = join(root, path);
+    const allowed = served.some((p) => path.split(sep).join('/').startsWith(p)) && file.startsWith(root);
+    if (!allowed || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.end(readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const guard = setTimeout(() => server.close(), maxMs);
+  guard.unref();
+  const stop = () => (clearTimeout(guard), server.closeAllConnections?.(), new Promise((r) => server.close(r)));
+  return { server, origin: `http://127.0.0.1:${server.address().port}`, stop };
+}

@@ -28,12 +28,11 @@
 //                               says over how many hashes / objects it was measured)
 //   SCALE_REOPENS=5, SCALE_BATCH=1000, SCALE_TMPDIR (node-fs dirs; default os.tmpdir())
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, loadavg, freemem, totalmem } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, table } from './lib.js';
+import { fmt, serveStatic, table } from './lib.js';
 import { median } from './scale/common.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -195,26 +194,9 @@ function nodeRows(results) {
 // ---------------------------------------------------------------- IndexedDB in Chromium
 
 const SERVED = ['dist/', 'bench/browser/', 'bench/scale/', 'node_modules/idb/', 'node_modules/@noble/hashes/', 'node_modules/fflate/'];
-const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.map': 'application/json', '.json': 'application/json' };
 
-/** A static server for the page and the built library, on 127.0.0.1 only; it stops by itself. */
-async function serve() {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^[/\\]+/, '');
-    const file = join(ROOT, path);
-    const allowed = SERVED.some((p) => path.split(sep).join('/').startsWith(p)) && file.startsWith(ROOT);
-    if (!allowed || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
-    res.end(readFileSync(file));
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const guard = setTimeout(() => server.close(), 3 * 60 * 60_000);
-  guard.unref();
-  return { origin: `http://127.0.0.1:${server.address().port}`, stop: () => (clearTimeout(guard), server.closeAllConnections?.(), new Promise((r) => server.close(r))) };
-}
+/** The page and the built library, served on 127.0.0.1 only (see serveStatic). */
+const serve = () => serveStatic(ROOT, SERVED, { maxMs: 3 * 60 * 60_000 });
 
 const sleep = (t) => new Promise((r) => setTimeout(r, t));
 
