@@ -25,6 +25,8 @@ export type WorkerOption = boolean | 'auto' | (() => Worker);
 
 /** How long `close()` waits for the worker to confirm before terminating it. */
 const CLOSE_TIMEOUT_MS = 5_000;
+/** How long the worker's module may take to load and say `loaded` before the worker counts as not started. */
+const LOAD_TIMEOUT_MS = 30_000;
 
 /** Opens the backend `workerOption` asks for: the worker, falling back to this thread under `'auto'`. */
 export async function openBackend(label: string, workerOption: WorkerOption, engineOptions: Omit<EngineOptions, 'mode'>): Promise<Backend> {
@@ -70,11 +72,16 @@ async function openWorkerBackend(label: string, workerOption: WorkerOption, engi
     for (const d of waiting.values()) d.reject(failure);
     waiting.clear();
   };
+  const loaded = deferred<void>();
   const ready = deferred<void>();
   const closedAck = deferred<void>();
+  // Either may be rejected while nobody waits for it (an error before `loaded`, or after the start timed out).
+  loaded.promise.catch(() => {});
+  ready.promise.catch(() => {});
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const msg = event.data;
-    if (msg.type === 'ready') ready.resolve();
+    if (msg.type === 'loaded') loaded.resolve();
+    else if (msg.type === 'ready') ready.resolve();
     else if (msg.type === 'open-failed') ready.reject(fromWire(msg.error, `${label}: open in the worker`));
     else if (msg.type === 'unsupported') {
       ready.reject(
@@ -94,15 +101,34 @@ async function openWorkerBackend(label: string, workerOption: WorkerOption, engi
   worker.onerror = (event: ErrorEvent) => {
     event.preventDefault?.();
     const error = new BackendError(`${label}: the worker failed: ${event.message || 'it could not be loaded'}`);
+    loaded.reject(error);
+    ready.reject(error);
+    failAll(error);
+    closedAck.resolve();
+  };
+  worker.onmessageerror = () => {
+    const error = new BackendError(`${label}: a message from the worker could not be read`);
+    loaded.reject(error);
     ready.reject(error);
     failAll(error);
     closedAck.resolve();
   };
   const post = (msg: ToWorker) => worker.postMessage(msg);
-  post({ type: 'open', options: engineOptions });
+  let loadTimer: ReturnType<typeof setTimeout> | undefined;
   try {
+    // Nothing is sent before the worker's module has run: Firefox may drop a message that reaches a module worker
+    // still loading its module (under load, the loading takes long enough), and `open` lost meant `ready` never came.
+    await Promise.race([
+      loaded.promise,
+      new Promise<never>((_, fail) => {
+        loadTimer = setTimeout(() => fail(new BackendError(`${label}: the worker did not load within ${LOAD_TIMEOUT_MS / 1000} s`)), LOAD_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(loadTimer);
+    post({ type: 'open', options: engineOptions });
     await ready.promise;
   } catch (error) {
+    clearTimeout(loadTimer);
     worker.terminate();
     throw error;
   }

@@ -4,6 +4,10 @@
  * {@link PackService}, and answers the adapter over `postMessage`.
  *
  * Protocol (adapter → worker):
+ * - first the worker says `{ type: 'loaded' }` once its module has run and it
+ *   listens; the adapter sends nothing before that (Firefox can drop a message
+ *   that reaches a module worker while its module is still loading, and the
+ *   adapter then waited for `ready` forever)
  * - `{ type: 'open', root, options }` → `{ type: 'ready' }`, `{ type: 'unsupported', error }` (a sync
  *   access handle did not open: tried, not sniffed) or `{ type: 'open-failed', error }`
  * - `{ type: 'call', id, requests }` → `{ type: 'result', id, results }` (read bytes transferred, not copied)
@@ -23,6 +27,8 @@ export type ToWorker =
 
 /** Messages the worker sends back. */
 export type FromWorker =
+  /** The worker's module has run: it listens from now on. */
+  | { type: 'loaded' }
   | { type: 'ready' }
   | { type: 'open-failed'; error: ReturnType<typeof toWireError> }
   /** Sync access handles do not open here (tried, not sniffed): the adapter falls back or refuses. */
@@ -103,3 +109,6 @@ scope.onmessage = (event) => {
     })();
   }
 };
+
+// Only now does the worker listen: tell the adapter it may send.
+scope.postMessage({ type: 'loaded' });
