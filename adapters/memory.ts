@@ -29,7 +29,22 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
   hasMany: true,
   atomicBatch: true,
   deleteMany: true,
+  compareAndSwap: true,
 });
+
+/**
+ * Version tokens for `swap`: one per stored Uint8Array (every write stores a
+ * fresh copy, so a new value always has a new token), assigned when first
+ * asked. Kept beside the values rather than in a second map of the store, so
+ * tests that edit a shared store directly still see coherent versions.
+ */
+const versions = new WeakMap<Uint8Array, string>();
+let lastVersion = 0;
+function versionOf(value: Uint8Array): string {
+  let v = versions.get(value);
+  if (v === undefined) versions.set(value, (v = `m${(++lastVersion).toString(36)}`));
+  return v;
+}
 
 /**
  * A private copy as a plain Uint8Array. Not `bytes.slice()`: on a subclass it
@@ -84,6 +99,17 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       joined.set(old);
       joined.set(bytes, old.byteLength);
       store.set(key, joined);
+    },
+    readVersioned(key) {
+      const v = store.get(key);
+      return v && { bytes: v.slice(), version: versionOf(v) };
+    },
+    swap(key, bytes, expected) {
+      const current = store.get(key);
+      if ((current ? versionOf(current) : null) !== expected) return null;
+      const next = copyOf(bytes);
+      store.set(key, next);
+      return versionOf(next);
     },
     delete(key) {
       store.delete(key);

@@ -27,6 +27,9 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'ABORTED'
   | 'BACKEND_FAILURE'
+  | 'AUTH_REFUSED'
+  | 'CONFLICT'
+  | 'CONDITIONAL_WRITES_UNSUPPORTED'
   | 'STORAGE_CLEARED'
   | 'DEPENDENCY_MISSING'
   | 'CLOSED';
@@ -243,6 +246,46 @@ export class AbortError extends ArchiveStorageError {
 export class BackendError extends ArchiveStorageError {
   constructor(message: string, options?: ErrorOptions) {
     super('BACKEND_FAILURE', message, options);
+  }
+}
+
+/**
+ * The backend refused the credentials or the permission (S3: a bad signature,
+ * an unknown access key, a policy that does not grant the call). Never
+ * retried: trying again with the same credentials cannot help.
+ */
+export class AuthRefusedError extends ArchiveStorageError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('AUTH_REFUSED', message, options);
+  }
+}
+
+/**
+ * A compare-and-swap lost: the stored value is not the one the caller based
+ * its change on (another writer changed it first). `key` names what was
+ * swapped; the caller re-reads and decides again.
+ */
+export class ConflictError extends ArchiveStorageError {
+  readonly key: string;
+
+  constructor(key: string, message: string, options?: ErrorOptions) {
+    super('CONFLICT', message, options);
+    this.key = key;
+  }
+}
+
+/**
+ * The backend does not enforce conditional writes (a PUT with
+ * `If-None-Match: *` over an existing object was accepted), so several
+ * writers cannot be kept from losing each other's changes. Refused rather
+ * than silently unsafe; `observed` says what the server did.
+ */
+export class ConditionalWritesUnsupportedError extends ArchiveStorageError {
+  readonly observed: string;
+
+  constructor(observed: string, message: string, options?: ErrorOptions) {
+    super('CONDITIONAL_WRITES_UNSUPPORTED', message, options);
+    this.observed = observed;
   }
 }
 

@@ -77,6 +77,20 @@ export interface AdapterCapabilities {
    * fall back to `delete` per key. Not promised to be all-or-nothing.
    */
   readonly deleteMany?: boolean;
+  /**
+   * `readVersioned` and `swap` give compare-and-swap on one key, atomic at the
+   * backend across processes and machines (S3: `If-Match` / `If-None-Match: *`).
+   * Optional: absent means `false`. Adapters with `locking` do not need it (the
+   * archive changes shared keys under the lock); see `src/adapter/cas.ts`.
+   */
+  readonly compareAndSwap?: boolean;
+}
+
+/** Bytes with the version token the backend gave them (S3: the ETag). */
+export interface Versioned {
+  bytes: Uint8Array;
+  /** Opaque; only meaningful to {@link StorageAdapter.swap} of the same adapter. */
+  version: string;
 }
 
 /** Options of {@link StorageAdapter.lock}. */
@@ -125,6 +139,16 @@ export interface StorageAdapter {
    * either fully present or fully absent. Present when `capabilities.deleteMany`.
    */
   deleteMany?(keys: readonly string[], options?: CallOptions): Promise<void>;
+  /** The bytes under `key` and their version token, or `undefined` when absent. Present when `capabilities.compareAndSwap`. */
+  readVersioned?(key: string, options?: CallOptions): Promise<Versioned | undefined>;
+  /**
+   * Writes `bytes` under `key` only if the stored version is still `expected`
+   * (`null`: only if `key` is absent), atomically at the backend. Resolves the
+   * new version, or `null` when the condition failed (nothing was written).
+   * Throws `ConditionalWritesUnsupportedError` when the backend turns out not
+   * to enforce the condition. Present when `capabilities.compareAndSwap`.
+   */
+  swap?(key: string, bytes: Uint8Array, expected: string | null, options?: CallOptions): Promise<string | null>;
   /** Appends `bytes` to `key` (creating it). A crash may leave a torn tail: readers must check. */
   append?(key: string, bytes: Uint8Array, options?: CallOptions): Promise<void>;
   /** Runs `fn` while holding the exclusive lock `name`. Present when `capabilities.locking`. */

@@ -23,6 +23,7 @@ import {
   type LockOptions,
   type StorageAdapter,
   type StorageEstimate,
+  type Versioned,
   type WriteEntry,
 } from './contract.js';
 
@@ -45,6 +46,8 @@ export interface AdapterCalls {
   hasMany?(keys: readonly string[], options?: CallOptions): Awaitable<boolean[]>;
   deleteMany?(keys: readonly string[], options?: CallOptions): Awaitable<void>;
   append?(key: string, bytes: Uint8Array, options?: CallOptions): Awaitable<void>;
+  readVersioned?(key: string, options?: CallOptions): Awaitable<Versioned | undefined>;
+  swap?(key: string, bytes: Uint8Array, expected: string | null, options?: CallOptions): Awaitable<string | null>;
   lock?<T>(name: string, fn: () => Promise<T>, options?: LockOptions): Promise<T>;
   estimate?(options?: CallOptions): Promise<StorageEstimate>;
   /** Releases the backend's resources. Called once, by the first `close()`. */
@@ -178,6 +181,24 @@ export function defineAdapter<E extends object>(definition: AdapterDefinition, e
   if (hasMany) adapter.hasMany = (keys, options) => batch('hasMany', hasMany, keys, options);
   if (deleteMany) adapter.deleteMany = (keys, options) => batch('deleteMany', deleteMany, keys, options);
   if (append) adapter.append = (key, bytes, options) => single('append', append, key, true, bytes, options);
+  const { readVersioned, swap } = d;
+  if (readVersioned) adapter.readVersioned = (key, options) => single('readVersioned', readVersioned, key, false, undefined, options);
+  if (swap) {
+    adapter.swap = async (key, bytes, expected, options) => {
+      if (expected !== null && typeof expected !== 'string') {
+        throw new InvalidArgumentError(`${d.name}: swap ${key}: expected must be a version string or null, not ${typeof expected}`);
+      }
+      enter(options);
+      assertValidKey(key);
+      assertBytes(bytes, key);
+      try {
+        const r = swap.call(d, key, bytes, expected, options);
+        return r instanceof Promise ? await r : r;
+      } catch (error) {
+        return fail(error, `swap ${key}`);
+      }
+    };
+  }
   if (d.lock) {
     const lock = d.lock.bind(d);
     adapter.lock = async <T>(name: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> => {

@@ -348,6 +348,46 @@ export function runAdapterConformance(
       expect(results.filter(Boolean).length).toBe(1);
     });
 
+    test('swap is compare-and-swap on one key (when declared)', async (a) => {
+      const declared = Boolean(a.capabilities.compareAndSwap);
+      expect(Boolean(a.swap) && Boolean(a.readVersioned)).toBe(declared);
+      if (!a.swap || !a.readVersioned) return;
+      expect(await a.readVersioned('cas/1')).toBeUndefined();
+      const v1 = await a.swap('cas/1', bytesOf('one'), null);
+      expect(typeof v1).toBe('string');
+      // Absent-only: a second create loses and changes nothing.
+      expect(await a.swap('cas/1', bytesOf('other'), null)).toBeNull();
+      const read1 = await a.readVersioned('cas/1');
+      expect(read1?.bytes).toEqual(bytesOf('one'));
+      expect(read1?.version).toBe(v1);
+      const v2 = await a.swap('cas/1', bytesOf('two'), read1!.version);
+      expect(typeof v2).toBe('string');
+      expect(v2).not.toBe(v1);
+      // A stale version loses, whatever bytes it brings.
+      expect(await a.swap('cas/1', bytesOf('stale'), v1!)).toBeNull();
+      expect(await a.read('cas/1')).toEqual(bytesOf('two'));
+      expect((await a.readVersioned('cas/1'))?.version).toBe(v2);
+      // A plain write moves the version on too.
+      await a.write('cas/1', bytesOf('three'));
+      expect(await a.swap('cas/1', bytesOf('late'), v2!)).toBeNull();
+      // Many racing swaps from one version: exactly one wins.
+      const base = (await a.readVersioned('cas/1'))!.version;
+      const wins = await Promise.all(Array.from({ length: 8 }, (_, i) => a.swap!('cas/1', bytesOf(`race ${i}`), base)));
+      const won = wins.filter((v) => v !== null);
+      expect(won.length).toBe(1);
+      const after = await a.readVersioned('cas/1');
+      expect(after?.version).toBe(won[0]);
+      expect(new TextDecoder().decode(after!.bytes)).toMatch(/^race \d$/);
+      // Racing creates of an absent key: exactly one wins.
+      const creates = await Promise.all(Array.from({ length: 8 }, (_, i) => a.swap!('cas/new', bytesOf(`c${i}`), null)));
+      expect(creates.filter((v) => v !== null).length).toBe(1);
+      await expectCode(a.swap('../bad', bytesOf('x'), null), 'INVALID_KEY');
+      const ctl = new AbortController();
+      ctl.abort();
+      await expectCode(a.swap('cas/1', bytesOf('x'), null, { signal: ctl.signal }), 'ABORTED');
+      expect(await a.read('cas/1')).toEqual(new TextEncoder().encode(new TextDecoder().decode(after!.bytes)));
+    });
+
     test('append adds to the end (when declared)', async (a) => {
       expect(Boolean(a.append)).toBe(a.capabilities.append);
       if (!a.append) return;
