@@ -18,7 +18,8 @@
  */
 import { deleteEach } from '../adapter/batch.js';
 import { refuseForeignLayout } from '../ccos/detect.js';
-import { CorruptIndexError, throwIfAborted, UnsupportedVersionError } from '../errors.js';
+import { ConflictError, CorruptIndexError, throwIfAborted, UnsupportedVersionError } from '../errors.js';
+import { sleep } from '../internal/abort.js';
 import { KeyedMutex } from '../internal/mutex.js';
 import { randomId } from '../internal/random-id.js';
 import { foldSegments, loadSegments, type LoadedSegment } from './fold.js';
@@ -49,7 +50,12 @@ type Stored =
   | { kind: 'absent' }
   | { kind: 'torn'; reason: string }
   | { kind: 'v1'; raw: Uint8Array; entries: Map<string, IndexRecord> }
-  | { kind: 'v2'; raw: Uint8Array; root: Root };
+  | { kind: 'v2'; raw: Uint8Array; root: Root; version: string };
+
+/** Attempts of one compaction when another writer keeps moving the root (swapping adapters). */
+const ROOT_ATTEMPTS = 12;
+/** First backoff step between attempts (ms); doubles, full jitter, capped at 2 s. */
+const ROOT_BACKOFF_MS = 20;
 
 /** The index of one archive handle, its journal bookkeeping, compaction and rebuild; see the module doc. */
 export class IndexState {
@@ -87,14 +93,20 @@ export class IndexState {
     const stored = await this.readStored(signal); // an unknown version throws here, before anything is written
     // Not an index of ours, or none: someone else's data (a CCOS directory, another format) is refused before anything is written.
     if (stored.kind === 'absent' || stored.kind === 'torn') await refuseForeignLayout(adapter, { signal });
-    if (stored.kind === 'v2') this.engine.adopt(stored.root, stored.raw);
-    else if (stored.kind === 'v1') await this.withIndexLock(() => this.adoptStored(signal), signal);
+    if (stored.kind === 'v2') this.engine.adopt(stored.root, stored.raw, stored.version);
+    else if (stored.kind === 'v1') await this.withIndexLock(() => this.retryMoved(() => this.adoptStored(signal), signal), signal);
     else if (stored.kind === 'torn' || (await anyObject(adapter, signal))) {
       if (autoRepair) return this.serialised(() => this.rebuild(signal));
     } else {
       // A new archive: lay down an empty root, unless another writer just did more.
       await this.withIndexLock(async () => {
-        if (!(await adapter.has(INDEX_KEY, { signal }))) await this.engine.commitRoot(EMPTY_ROOT, [], signal);
+        if (this.engine.swaps) {
+          // Created only if still absent: a writer that lost the race adopts the winner's root.
+          await this.engine.commitRoot(EMPTY_ROOT, [], signal, this.engine.base(null)).catch(async (e: unknown) => {
+            if (!isRootConflict(e)) throw e;
+            await this.adoptStored(signal);
+          });
+        } else if (!(await adapter.has(INDEX_KEY, { signal }))) await this.engine.commitRoot(EMPTY_ROOT, [], signal);
         else await this.adoptStored(signal);
       }, signal);
     }
@@ -107,9 +119,15 @@ export class IndexState {
 
   /** Reads and classifies `index.json`; throws UNSUPPORTED_VERSION for a version this release does not know. */
   private async readStored(signal?: AbortSignal): Promise<Stored> {
-    const raw = await this.settings.adapter.read(INDEX_KEY, { signal });
-    if (!raw) return { kind: 'absent' };
-    if (this.engine.isCurrent(raw)) return { kind: 'v2', raw, root: this.engine.root };
+    const read = await this.engine.readIndex(signal);
+    // Whatever is read is what a later swap replaces (a torn or v1 document included).
+    if (!read) {
+      this.engine.version = null;
+      return { kind: 'absent' };
+    }
+    const { bytes: raw, version } = read;
+    this.engine.version = version;
+    if (this.engine.isCurrent(raw)) return { kind: 'v2', raw, root: this.engine.root, version };
     const doc = parseIndexDocument(raw);
     if (doc instanceof TornIndex) return { kind: 'torn', reason: doc.reason };
     if (isV2Document(doc)) {
@@ -120,7 +138,7 @@ export class IndexState {
         throw new UnsupportedVersionError(`2/${String(format)}`, `${INDEX_KEY} is version 2 of format ${JSON.stringify(format)}, not "${INDEX_FORMAT}"; it was left untouched`);
       }
       try {
-        return { kind: 'v2', raw, root: decodeRootDocument(doc as Record<string, unknown>) };
+        return { kind: 'v2', raw, root: decodeRootDocument(doc as Record<string, unknown>), version };
       } catch (e) {
         if (e instanceof CorruptIndexError) return { kind: 'torn', reason: e.message };
         throw e;
@@ -136,7 +154,7 @@ export class IndexState {
    */
   private async adoptStored(signal?: AbortSignal): Promise<boolean> {
     const stored = await this.readStored(signal);
-    if (stored.kind === 'v2') this.engine.adopt(stored.root, stored.raw);
+    if (stored.kind === 'v2') this.engine.adopt(stored.root, stored.raw, stored.version);
     else if (stored.kind === 'v1') {
       await migrateV1(this.engine, stored.entries, stored.raw, signal);
       await this.cleanupOnce(signal);
@@ -236,21 +254,43 @@ export class IndexState {
    * full. Call inside `serialised`. `closing` keeps merges small.
    */
   async compact(signal?: AbortSignal, closing = false): Promise<void> {
-    await this.withIndexLock(async () => {
-      // Another writer may have folded (or migrated) since: start from what is stored now.
-      if (!(await this.adoptStored(signal))) {
-        await this.rebuildLocked(signal); // the index vanished or was damaged under us: the objects decide
-        return;
-      }
+    await this.withIndexLock(
+      () =>
+        this.retryMoved(async () => {
+          // Another writer may have folded (or migrated) since: start from what is stored now.
+          if (!(await this.adoptStored(signal))) {
+            await this.rebuildLocked(signal); // the index vanished or was damaged under us: the objects decide
+            return;
+          }
+          try {
+            await this.foldAndStore(await this.loadSegments(signal), true, signal);
+            await this.engine.mergeDue(signal, closing ? CLOSE_MERGE_LIMIT : Infinity);
+            await this.cleanupOnce(signal);
+          } catch (e) {
+            if (!(e instanceof CorruptIndexError) || !this.settings.autoRepair) throw e;
+            await this.rebuildLocked(signal);
+          }
+        }, signal),
+      signal,
+    );
+  }
+
+  /**
+   * Runs `fn` again, from a fresh read of the root, while it loses a
+   * compare-and-swap of the root to another writer (swapping adapters only:
+   * under a lock the root cannot move). Bounded, with jittered backoff; the
+   * last `ConflictError` is thrown. A losing attempt changed nothing: its
+   * pieces were deleted and its journal segments kept.
+   */
+  private async retryMoved<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
       try {
-        await this.foldAndStore(await this.loadSegments(signal), true, signal);
-        await this.engine.mergeDue(signal, closing ? CLOSE_MERGE_LIMIT : Infinity);
-        await this.cleanupOnce(signal);
+        return await fn();
       } catch (e) {
-        if (!(e instanceof CorruptIndexError) || !this.settings.autoRepair) throw e;
-        await this.rebuildLocked(signal);
+        if (!isRootConflict(e) || attempt >= ROOT_ATTEMPTS) throw e;
+        await sleep(Math.random() * Math.min(2000, ROOT_BACKOFF_MS * 2 ** attempt), signal);
       }
-    }, signal);
+    }
   }
 
   /** Compaction as housekeeping: a failure (lock busy, backend hiccup) is retried after more writes. Call inside `serialised`. */
@@ -264,7 +304,15 @@ export class IndexState {
 
   /** Scans the objects (reading and hashing each) and stores the index they imply. Takes the lock; call inside `serialised`. */
   async rebuild(signal?: AbortSignal): Promise<void> {
-    await this.withIndexLock(() => this.rebuildLocked(signal), signal);
+    await this.withIndexLock(
+      () =>
+        this.retryMoved(async () => {
+          // The rebuild replaces what is stored now (its version is what the swap must match).
+          if (this.engine.swaps) await this.readStored(signal).catch(() => undefined);
+          await this.rebuildLocked(signal);
+        }, signal),
+      signal,
+    );
   }
 
   /** {@link rebuild} for a caller that holds the index lock already; resolves what the scan found. */
@@ -325,4 +373,9 @@ export class IndexState {
       signal,
     });
   }
+}
+
+/** True for the conflict of a root swap lost to another writer. */
+function isRootConflict(e: unknown): boolean {
+  return e instanceof ConflictError && e.key === INDEX_KEY;
 }

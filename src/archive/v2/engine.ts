@@ -11,11 +11,19 @@
  * root named and the new one does not. Callers hold the adapter's index lock
  * around changes.
  *
+ * Where the adapter has no lock but compare-and-swap (S3), the root is the
+ * only thing changed in place and it changes only by `swap` against the
+ * version it was read at: every change is computed from one root (a
+ * {@link Base}) and committed on top of exactly that root or not at all
+ * (`ConflictError`, the change's new pieces deleted again). The caller then
+ * re-reads the root and computes its change again; nothing another writer
+ * committed is ever replaced.
+ *
  * @module
  */
 import type { StorageAdapter } from '../../adapter/contract.js';
 import { deleteEach } from '../../adapter/batch.js';
-import { CorruptIndexError } from '../../errors.js';
+import { ConflictError, CorruptIndexError } from '../../errors.js';
 import { sha256Hex } from '../../hash.js';
 import { mapLimit } from '../../internal/pool.js';
 import type { IndexRecord } from '../index-file.js';
@@ -59,20 +67,56 @@ export interface EngineOptions {
 
 const decoder = /* @__PURE__ */ new TextDecoder();
 
+/**
+ * The root a change was computed from: the engine's `epoch` when it was
+ * adopted (bumped by every adoption, so a root reloaded mid-change is noticed)
+ * and its version token (`null`: no root stored; `''` when not swapping).
+ */
+export interface Base {
+  readonly epoch: number;
+  readonly version: string | null;
+}
+
+/** `index.json` as read, with the version token a swap needs (`''` when the adapter does not swap). */
+export interface StoredIndex {
+  bytes: Uint8Array;
+  version: string;
+}
+
 /** See the module doc. */
 export class IndexEngine {
   root: Root = EMPTY_ROOT;
   /** The bytes of `root` as read or written (undefined before any). */
   rootBytes: Uint8Array | undefined;
   readonly cache: PageCache;
+  /** True when the root changes by compare-and-swap (the adapter has `swap` and no lock). */
+  readonly swaps: boolean;
+  /** Bumped by every {@link adopt}. */
+  epoch = 0;
+  /** Version token of `rootBytes` (swapping adapters); `null` before any root was read or written. */
+  version: string | null = null;
   private readers = new Map<string, RunReader>();
 
   constructor(private readonly o: EngineOptions) {
     this.cache = new PageCache(o.cacheBytes);
+    const a = o.adapter;
+    this.swaps = Boolean(a.capabilities.compareAndSwap && a.swap && a.readVersioned && !(a.capabilities.locking && a.lock));
+  }
+
+  /** What a change computed from the current root is based on. */
+  base(version: string | null = this.version): Base {
+    return { epoch: this.epoch, version };
+  }
+
+  /** Reads `index.json` with its version token (what a later swap must match). */
+  async readIndex(signal?: AbortSignal): Promise<StoredIndex | undefined> {
+    if (this.swaps) return this.o.adapter.readVersioned!(INDEX_KEY, { signal });
+    const bytes = await this.o.adapter.read(INDEX_KEY, { signal });
+    return bytes && { bytes, version: '' };
   }
 
   /** Makes `root` current; readers of runs it still names are kept (with their directory and filter). */
-  adopt(root: Root, bytes: Uint8Array): void {
+  adopt(root: Root, bytes: Uint8Array, version: string | null = this.version): void {
     const next = new Map<string, RunReader>();
     for (const ref of root.runs) {
       const old = this.readers.get(ref.id);
@@ -81,6 +125,8 @@ export class IndexEngine {
     this.readers = next;
     this.root = root;
     this.rootBytes = bytes;
+    this.version = version;
+    this.epoch++;
   }
 
   /** True when `bytes` are the current root's. */
@@ -98,10 +144,10 @@ export class IndexEngine {
    * merged the run away. True when a different v2 root was adopted.
    */
   async reload(signal?: AbortSignal): Promise<boolean> {
-    const bytes = await this.o.adapter.read(INDEX_KEY, { signal });
-    if (!bytes) throw new MissingPieceError(INDEX_KEY, `${INDEX_KEY} is missing`);
-    if (this.isCurrent(bytes)) return false;
-    this.adopt(decodeRoot(bytes), bytes);
+    const stored = await this.readIndex(signal);
+    if (!stored) throw new MissingPieceError(INDEX_KEY, `${INDEX_KEY} is missing`);
+    if (this.isCurrent(stored.bytes)) return false;
+    this.adopt(decodeRoot(stored.bytes), stored.bytes, stored.version);
     return true;
   }
 
@@ -171,19 +217,47 @@ export class IndexEngine {
 
   // ---------------------------------------------------------------- changing (under the index lock)
 
-  /** Writes `root` as the new `index.json`, adopts it, then deletes the pieces of `dropped` runs it no longer names. */
-  async commitRoot(root: Root, dropped: readonly RunRef[], signal?: AbortSignal): Promise<void> {
+  /**
+   * Writes `root` as the new `index.json` on top of `base` (by swap where the
+   * adapter swaps), adopts it, then deletes the pieces of `dropped` runs it no
+   * longer names. `ConflictError` when the stored root is no longer `base`'s:
+   * nothing was written.
+   */
+  async commitRoot(root: Root, dropped: readonly RunRef[], signal?: AbortSignal, base: Base = this.base()): Promise<void> {
+    this.assertBase(base);
     const bytes = encodeRoot(root);
-    await this.o.adapter.write(INDEX_KEY, bytes, { signal });
+    let version: string | null = this.version;
+    if (this.swaps) {
+      version = await this.o.adapter.swap!(INDEX_KEY, bytes, base.version, { signal });
+      if (version === null) throw rootMoved();
+    } else {
+      await this.o.adapter.write(INDEX_KEY, bytes, { signal });
+    }
     const old = dropped.map((ref) => this.reader(ref));
-    this.adopt(root, bytes);
+    this.adopt(root, bytes, version);
     const named = new Set(root.runs.map((r) => r.id));
     // The new root is durable: from here a failure only leaves pieces for clean-up.
     await this.deleteRuns(old.filter((r) => !named.has(r.ref.id))).catch(() => {});
   }
 
+  /** Throws `ConflictError` when the current root is no longer the one `base` was taken from. */
+  private assertBase(base: Base): void {
+    if (base.epoch !== this.epoch) throw rootMoved();
+  }
+
+  /** {@link commitRoot} of a root naming the new run `fresh`; when it loses, `fresh`'s pieces are deleted again. */
+  private async commitWith(fresh: RunRef | undefined, root: Root, dropped: readonly RunRef[], signal: AbortSignal | undefined, base: Base): Promise<void> {
+    try {
+      await this.commitRoot(root, dropped, signal, base);
+    } catch (e) {
+      if (e instanceof ConflictError && fresh) await this.deleteRuns([new RunReader(this.o.adapter, fresh, this.cache)]).catch(() => {});
+      throw e;
+    }
+  }
+
   /** Writes a fold's changes as one level-0 run and a root naming it. No change, no write. */
-  async writeFold(changes: ReadonlyMap<string, Change>, signal?: AbortSignal): Promise<void> {
+  async writeFold(changes: ReadonlyMap<string, Change>, signal?: AbortSignal, base: Base = this.base()): Promise<void> {
+    this.assertBase(base); // changes computed from another root must not be committed on this one
     const cells: Cell[] = [];
     let { count, bytes, oldest, newest } = this.root;
     for (const hash of [...changes.keys()].sort()) {
@@ -207,7 +281,7 @@ export class IndexEngine {
     for (const c of cells) await writer.add(c);
     const ref = await writer.finish(0);
     if (count === 0) oldest = newest = null;
-    await this.commitRoot({ count, bytes, oldest, newest, runs: [ref, ...this.root.runs] }, [], signal);
+    await this.commitWith(ref, { count, bytes, oldest, newest, runs: [ref, ...this.root.runs] }, [], signal, base);
   }
 
   /**
@@ -218,6 +292,7 @@ export class IndexEngine {
    */
   async mergeDue(signal?: AbortSignal, maxEntries = Infinity): Promise<void> {
     for (;;) {
+      const base = this.base();
       const runs = this.root.runs;
       const block = dueBlock(runs);
       if (!block) return;
@@ -236,7 +311,7 @@ export class IndexEngine {
       const merged = writer.size > 0 ? [await writer.finish(level)] : [];
       const root: Root = { ...this.root, runs: [...runs.slice(0, start), ...merged, ...runs.slice(end)] };
       if (start === 0 && bottom) Object.assign(root, writer.live);
-      await this.commitRoot(root, group, signal);
+      await this.commitWith(merged[0], root, group, signal, base);
     }
   }
 
@@ -245,11 +320,17 @@ export class IndexEngine {
    * one run at the level its size calls for, and a root with exact totals.
    * Migration from v1 and rebuilds use it. `maxCount` sizes the Bloom filter.
    */
-  async replaceAll(cells: AsyncIterable<Cell> | Iterable<Cell>, maxCount: number, digest: string, signal?: AbortSignal): Promise<void> {
+  async replaceAll(
+    cells: AsyncIterable<Cell> | Iterable<Cell>,
+    maxCount: number,
+    digest: string,
+    signal?: AbortSignal,
+    base: Base = this.base(),
+  ): Promise<void> {
     const writer = new RunWriter(this.o.adapter, runId(this.o.now(), digest), maxCount, signal);
     for await (const c of cells) if (c.rec) await writer.add(c);
     const runs = writer.size > 0 ? [await writer.finish(levelFor(writer.size))] : [];
-    await this.commitRoot({ ...writer.live, runs }, this.root.runs, signal);
+    await this.commitWith(runs[0], { ...writer.live, runs }, this.root.runs, signal, base);
   }
 
   /** Deletes pieces under `index/` that no current root names and whose run id is older than the grace period. */
@@ -280,6 +361,11 @@ export class IndexEngine {
       await deleteEach(this.o.adapter, keys, this.o.concurrency);
     }
   }
+}
+
+/** The error of a change whose root moved on under it. */
+function rootMoved(): ConflictError {
+  return new ConflictError(INDEX_KEY, `${INDEX_KEY} was changed by another writer while this one was changing it; read it again and retry`);
 }
 
 /** The first contiguous block of at least FANOUT runs of one level, as [start, end). */
