@@ -19,14 +19,24 @@
  *   pages in flight, each with the Content-MD5 S3 requires. A key the server
  *   could not delete (an `<Error>` in the answer) fails the call with
  *   `BackendError` naming it; the keys already deleted stay deleted.
+ * - Compare-and-swap (`readVersioned`/`swap`, version = the ETag): `If-Match`
+ *   with the ETag in the form the server needs (quoted per RFC 9110, or bare as
+ *   Ceph RGW wants: probed), `If-None-Match: *` to create. The archive's index
+ *   root changes only this way, so many writers on one prefix never lose each
+ *   other's entries. Fail closed: the first versioned call probes, once per
+ *   endpoint, bucket and prefix, that the server really refuses a second
+ *   `If-None-Match: *` PUT and a stale `If-Match`; where it does not (s3rver,
+ *   some S3-compatible services) every versioned call throws
+ *   `ConditionalWritesUnsupportedError` naming what the server did. `writers:
+ *   'single'` turns compare-and-swap off for a prefix only one writer ever uses.
  * - No `lock`, no `append` (S3 objects are immutable wholes), no `estimate`.
  *
  * @module
  */
 import { md5 } from '@noble/hashes/legacy.js';
-import { assertValidKey, type AdapterCapabilities, type StorageAdapter } from '../../src/adapter/contract.js';
+import { assertValidKey, type AdapterCapabilities, type StorageAdapter, type Versioned } from '../../src/adapter/contract.js';
 import { defineAdapter } from '../../src/adapter/define.js';
-import { BackendError, ClosedError, InvalidArgumentError, throwIfAborted } from '../../src/errors.js';
+import { BackendError, ClosedError, ConditionalWritesUnsupportedError, InvalidArgumentError, throwIfAborted } from '../../src/errors.js';
 import { sleep } from '../../src/internal/abort.js';
 import { KeyedMutex } from '../../src/internal/mutex.js';
 import { forEachSettled } from '../../src/internal/pool.js';
@@ -67,12 +77,35 @@ export interface S3AdapterOptions {
   /**
    * How `create` gets write-if-absent: `auto` (default) probes once whether the server honours
    * `If-None-Match: *` on PUT; `always` trusts it does (AWS S3 since 2024, MinIO, R2);
-   * `never` uses HEAD-then-PUT (atomic only within this process).
+   * `never` uses HEAD-then-PUT (atomic only within this process). Compare-and-swap
+   * (`writers: 'many'`) always probes, whatever this says, and `never` disables it.
    */
   conditionalWrites?: 'auto' | 'always' | 'never';
   /** Keys per ListObjectsV2 page, 1-1000 (default 1000). */
   listPageSize?: number;
+  /**
+   * `many` (default): several processes or machines may write the same prefix;
+   * the adapter offers compare-and-swap and refuses a server that does not
+   * enforce conditional writes (`CONDITIONAL_WRITES_UNSUPPORTED`). `single`: you
+   * promise only one writer ever uses this prefix at a time; no compare-and-swap
+   * is offered or needed (works on any S3-compatible server; two writers would
+   * lose each other's index entries).
+   */
+  writers?: 'many' | 'single';
 }
+
+/** What the probe found out about the server's conditional writes. */
+interface ConditionalSupport {
+  /** `If-None-Match: *` on PUT is refused (412) over an existing object. */
+  ifNoneMatch: boolean;
+  /** `If-Match` on PUT is enforced, and how the ETag must be sent; undefined when not enforced. */
+  ifMatch: 'quoted' | 'bare' | undefined;
+  /** What the server did, for the error message when something is not enforced. */
+  observed: string;
+}
+
+/** One probe per endpoint, bucket and prefix in this process (every adapter on them shares the verdict). */
+const probes = new Map<string, Promise<ConditionalSupport>>();
 
 const CAPABILITIES: AdapterCapabilities = Object.freeze({
   writeMany: true,
@@ -83,7 +116,9 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
   // A successful PUT is stored durably by the service (AWS: replicated across zones before 200 OK).
   durability: 'strict',
   deleteMany: true,
+  compareAndSwap: true,
 });
+const SINGLE_WRITER_CAPABILITIES: AdapterCapabilities = Object.freeze({ ...CAPABILITIES, compareAndSwap: false });
 
 /** Keys per DeleteObjects request: S3's own limit. */
 const DELETE_PAGE_KEYS = 1000;
@@ -124,15 +159,15 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
     return res;
   };
 
-  async function put(key: string, bytes: Uint8Array, signal: AbortSignal | undefined, ifAbsent = false): Promise<S3Response> {
+  async function put(key: string, bytes: Uint8Array, signal: AbortSignal | undefined, ifAbsent = false, headers?: Record<string, string>): Promise<S3Response> {
     return seen(
       await http.send({
         method: 'PUT',
         key: prefix + key,
         body: bytes,
-        headers: ifAbsent ? { 'if-none-match': '*' } : undefined,
+        headers: ifAbsent ? { 'if-none-match': '*' } : headers,
         signal,
-        what: `${ifAbsent ? 'create' : 'write'} ${key}`,
+        what: `${ifAbsent ? 'create' : headers ? 'swap' : 'write'} ${key}`,
       }),
     );
   }
@@ -151,32 +186,118 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
     if (res.status !== 200) throw http.failure(res, 'check bucket');
   }
 
-  /** Whether the server honours `If-None-Match: *` on PUT: two conditional PUTs of a scratch key. */
-  async function probeConditionalWrites(signal: AbortSignal | undefined): Promise<boolean> {
+  /**
+   * What the server enforces, tried on a scratch key: two `If-None-Match: *`
+   * PUTs (the second must be refused), then `If-Match` with a wrong ETag (must
+   * be refused) and with the right one, quoted and then bare (one must pass).
+   */
+  async function probeConditionalWrites(signal: AbortSignal | undefined): Promise<ConditionalSupport> {
     const probe = `.archive-storage-probe-${Date.now().toString(36)}${randomId(8)}`;
+    const no = (observed: string): ConditionalSupport => ({ ifNoneMatch: false, ifMatch: undefined, observed });
     try {
       const first = await put(probe, new Uint8Array([1]), signal, true);
-      if (first.status === 501 || first.status === 400) return false;
+      if (first.status === 501 || first.status === 400) return no(`answered HTTP ${first.status} to a PUT with If-None-Match: *`);
       if (first.status !== 200) throw http.failure(first, 'probe conditional writes');
       const second = await put(probe, new Uint8Array([2]), signal, true);
-      if (second.status === 412) return true;
-      if (second.status === 200 || second.status === 501 || second.status === 400) return false;
-      throw http.failure(second, 'probe conditional writes');
+      if (second.status === 200) return no('accepted a second PUT with If-None-Match: * and replaced the object');
+      if (second.status === 501 || second.status === 400) return no(`answered HTTP ${second.status} to a PUT with If-None-Match: *`);
+      if (second.status !== 412) throw http.failure(second, 'probe conditional writes');
+      const etag = etagOf(first);
+      if (etag === undefined) return { ifNoneMatch: true, ifMatch: undefined, observed: 'sent no ETag for a PUT' };
+      const stale = await put(probe, new Uint8Array([3]), signal, false, { 'if-match': `"${etag}0"` });
+      if (stale.status === 200) return { ifNoneMatch: true, ifMatch: undefined, observed: 'accepted a PUT with a stale If-Match ETag' };
+      for (const form of ['quoted', 'bare'] as const) {
+        const res = await put(probe, new Uint8Array([4]), signal, false, { 'if-match': form === 'quoted' ? `"${etag}"` : etag });
+        if (res.status === 200) return { ifNoneMatch: true, ifMatch: form, observed: `enforces If-None-Match and If-Match (${form} ETag)` };
+      }
+      return { ifNoneMatch: true, ifMatch: undefined, observed: "refused a PUT with If-Match of the object's own ETag, quoted and bare" };
     } finally {
       await http.send({ method: 'DELETE', key: prefix + probe, what: 'delete probe' }).catch(() => undefined);
     }
   }
 
-  function supportsConditional(signal: AbortSignal | undefined): Promise<boolean> {
-    if (!conditional) {
-      const probing = probeConditionalWrites(signal);
-      conditional = probing;
-      // A failed probe (network, abort) is not a verdict: the next create probes again.
-      probing.catch(() => {
-        if (conditional === probing) conditional = undefined;
+  /** The probe's verdict for this endpoint, bucket and prefix (probed once; a probe that failed to run is not a verdict). */
+  function conditionalSupport(signal: AbortSignal | undefined): Promise<ConditionalSupport> {
+    const id = `${cfg.endpoint.href} ${options.bucket} ${prefix}`;
+    let probing = probes.get(id);
+    if (!probing) {
+      probing = probeConditionalWrites(signal);
+      probes.set(id, probing);
+      const mine = probing;
+      mine.catch(() => {
+        if (probes.get(id) === mine) probes.delete(id);
       });
     }
-    return conditional;
+    return probing;
+  }
+
+  function supportsConditional(signal: AbortSignal | undefined): Promise<boolean> {
+    if (!conditional) conditional = conditionalSupport(signal).then((c) => c.ifNoneMatch);
+    const mine = conditional;
+    mine.catch(() => {
+      if (conditional === mine) conditional = undefined;
+    });
+    return mine;
+  }
+
+  /** The If-Match form to use; throws CONDITIONAL_WRITES_UNSUPPORTED when the server does not enforce both conditions. */
+  async function swapForm(signal: AbortSignal | undefined): Promise<'quoted' | 'bare'> {
+    if (cfg.conditionalWrites === 'never') {
+      throw new ConditionalWritesUnsupportedError(
+        'disabled',
+        `${label}: compare-and-swap needs conditional writes, which conditionalWrites: 'never' turns off; ` +
+          `several writers on prefix "${prefix}" would lose each other's changes. Use writers: 'single' if only one writer ever uses it`,
+      );
+    }
+    const c = await conditionalSupport(signal);
+    if (c.ifNoneMatch && c.ifMatch) return c.ifMatch;
+    throw new ConditionalWritesUnsupportedError(
+      c.observed,
+      `${label}: the server at ${cfg.endpoint.host} does not enforce conditional writes (it ${c.observed}), so several writers ` +
+        `on prefix "${prefix}" would silently lose each other's changes. Use a server that enforces If-None-Match and If-Match on PUT ` +
+        `(AWS S3, Cloudflare R2, MinIO, Ceph RGW: see docs/s3.md), or pass writers: 'single' if only one writer ever uses this prefix`,
+    );
+  }
+
+  async function readVersioned(key: string, signal: AbortSignal | undefined): Promise<Versioned | undefined> {
+    await swapForm(signal);
+    const res = seen(await http.send({ method: 'GET', key: prefix + key, signal, what: `read ${key}` }));
+    if (res.status === 404 && parseS3Error(decode(res.body))?.code !== 'NoSuchBucket') return undefined;
+    if (res.status !== 200) throw http.failure(res, `read ${key}`);
+    const version = etagOf(res);
+    if (version === undefined) throw new BackendError(`s3: read ${key}: the server sent no ETag, which compare-and-swap needs`);
+    return { bytes: res.body, version };
+  }
+
+  /**
+   * PUT with `If-Match` (or `If-None-Match: *` for `expected === null`). A
+   * refusal is checked against what is stored: when it holds exactly these
+   * bytes, an earlier attempt of this very call (retried by the transport after
+   * its answer was lost, or a 5xx from a server that had written) won, and the
+   * swap succeeded.
+   */
+  async function swap(key: string, bytes: Uint8Array, expected: string | null, signal: AbortSignal | undefined): Promise<string | null> {
+    const form = await swapForm(signal);
+    const headers: Record<string, string> = expected === null ? { 'if-none-match': '*' } : { 'if-match': form === 'quoted' ? `"${expected}"` : expected };
+    for (let attempt = 0; ; attempt++) {
+      const res = await put(key, bytes, signal, false, headers);
+      if (res.status === 200) {
+        const version = etagOf(res) ?? (await readVersioned(key, signal))?.version;
+        if (version === undefined) throw new BackendError(`s3: swap ${key}: the server sent no ETag, which compare-and-swap needs`);
+        return version;
+      }
+      // 409 ConditionalRequestConflict (AWS): a concurrent conditional PUT of the key; ask again.
+      if (res.status === 409 && attempt < cfg.retries) {
+        await sleep(Math.random() * cfg.backoffMs * 2 ** attempt, signal);
+        continue;
+      }
+      // 412 (AWS: 404 for If-Match on a missing key; RGW: 412).
+      if (res.status === 412 || res.status === 409 || (res.status === 404 && expected !== null && parseS3Error(decode(res.body))?.code !== 'NoSuchBucket')) {
+        const now = await readVersioned(key, signal);
+        return now && sameBytes(now.bytes, bytes) ? now.version : null;
+      }
+      throw http.failure(res, `swap ${key}`);
+    }
   }
 
   /** One DeleteObjects request for `keys` (at most 1000, valid, without the prefix). */
@@ -237,10 +358,13 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
     });
   }
 
+  const single = cfg.writers === 'single';
   return defineAdapter({
     name: 's3',
     label,
-    capabilities: CAPABILITIES,
+    capabilities: single ? SINGLE_WRITER_CAPABILITIES : CAPABILITIES,
+    readVersioned: single ? undefined : (key, opts) => readVersioned(key, opts?.signal),
+    swap: single ? undefined : (key, bytes, expected, opts) => swap(key, bytes, expected, opts?.signal),
     // Failures the transport has not typed already (none are expected): a BackendError naming the call.
     mapError: (e, call) => new BackendError(`s3: ${call} failed: ${String(e)}`, { cause: e }),
     async read(key, opts) {
@@ -326,6 +450,7 @@ interface Checked {
   concurrency: number;
   conditionalWrites: 'auto' | 'always' | 'never';
   listPageSize: number;
+  writers: 'many' | 'single';
 }
 
 function checkOptions(o: S3AdapterOptions): Checked {
@@ -355,6 +480,8 @@ function checkOptions(o: S3AdapterOptions): Checked {
       throw bad(`prefix ${JSON.stringify(o.prefix)} must be up to 512 characters of '/'-separated segments of A-Z a-z 0-9 . _ ~ -`);
     }
   }
+  const writers = o.writers ?? 'many';
+  if (writers !== 'many' && writers !== 'single') throw bad(`writers must be 'many' or 'single', not ${JSON.stringify(o.writers)}`);
   const fetchImpl = o.fetch ?? globalFetch();
   if (typeof fetchImpl !== 'function') throw bad('no fetch in this runtime: pass options.fetch');
   const conditionalWrites = o.conditionalWrites ?? 'auto';
@@ -370,6 +497,7 @@ function checkOptions(o: S3AdapterOptions): Checked {
     concurrency: int('concurrency', o.concurrency, 16, 1, 256),
     conditionalWrites,
     listPageSize: int('listPageSize', o.listPageSize, 1000, 1, 1000),
+    writers,
   };
 }
 
@@ -388,6 +516,19 @@ function isValidKey(key: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The ETag of a response without quotes or weak marker: the version token of compare-and-swap. */
+function etagOf(res: S3Response): string | undefined {
+  const raw = res.headers.get('etag');
+  if (!raw) return undefined;
+  return raw.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const decoder = new TextDecoder();
