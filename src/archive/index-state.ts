@@ -94,7 +94,7 @@ export class IndexState {
     // Not an index of ours, or none: someone else's data (a CCOS directory, another format) is refused before anything is written.
     if (stored.kind === 'absent' || stored.kind === 'torn') await refuseForeignLayout(adapter, { signal });
     if (stored.kind === 'v2') this.engine.adopt(stored.root, stored.raw, stored.version);
-    else if (stored.kind === 'v1') await this.withIndexLock(() => this.retryMoved(() => this.adoptStored(signal), signal), signal);
+    else if (stored.kind === 'v1') await this.withIndexLock(() => this.retryMoved(ROOT_ATTEMPTS, () => this.adoptStored(signal), signal), signal);
     else if (stored.kind === 'torn' || (await anyObject(adapter, signal))) {
       if (autoRepair) return this.serialised(() => this.rebuild(signal));
     } else {
@@ -253,10 +253,10 @@ export class IndexState {
    * root), deletes the settled segments, then merges runs where a level is
    * full. Call inside `serialised`. `closing` keeps merges small.
    */
-  async compact(signal?: AbortSignal, closing = false): Promise<void> {
+  async compact(signal?: AbortSignal, closing = false, attempts = ROOT_ATTEMPTS): Promise<void> {
     await this.withIndexLock(
       () =>
-        this.retryMoved(async () => {
+        this.retryMoved(attempts, async () => {
           // Another writer may have folded (or migrated) since: start from what is stored now.
           if (!(await this.adoptStored(signal))) {
             await this.rebuildLocked(signal); // the index vanished or was damaged under us: the objects decide
@@ -282,12 +282,12 @@ export class IndexState {
    * last `ConflictError` is thrown. A losing attempt changed nothing: its
    * pieces were deleted and its journal segments kept.
    */
-  private async retryMoved<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async retryMoved<T>(attempts: number, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
       } catch (e) {
-        if (!isRootConflict(e) || attempt >= ROOT_ATTEMPTS) throw e;
+        if (!isRootConflict(e) || attempt >= attempts) throw e;
         await sleep(Math.random() * Math.min(2000, ROOT_BACKOFF_MS * 2 ** attempt), signal);
       }
     }
@@ -296,7 +296,9 @@ export class IndexState {
   /** Compaction as housekeeping: a failure (lock busy, backend hiccup) is retried after more writes. Call inside `serialised`. */
   async compactQuietly(signal?: AbortSignal): Promise<void> {
     try {
-      await this.compact(signal);
+      // One attempt: a writer that loses the root to another has just had its journal folded by
+      // that other one (a fold takes every segment), so retrying would mostly redo the same work.
+      await this.compact(signal, false, 1);
     } catch {
       this.scheduleNextCompaction();
     }
@@ -306,7 +308,7 @@ export class IndexState {
   async rebuild(signal?: AbortSignal): Promise<void> {
     await this.withIndexLock(
       () =>
-        this.retryMoved(async () => {
+        this.retryMoved(ROOT_ATTEMPTS, async () => {
           // The rebuild replaces what is stored now (its version is what the swap must match).
           if (this.engine.swaps) await this.readStored(signal).catch(() => undefined);
           await this.rebuildLocked(signal);
