@@ -26,6 +26,8 @@ export function readOnlyView(adapter: StorageAdapter): StorageAdapter {
     deleteMany: true,
     // No lock at all: the archive then runs its locked steps directly, and nothing is created to hold one.
     locking: false,
+    // Nor compare-and-swap: the view's writes stay in memory, so there is nothing to swap against.
+    compareAndSwap: false,
   });
   const read = async (key: string, options?: CallOptions) => {
     const mine = overlay.get(key);
