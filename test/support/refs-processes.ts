@@ -1,0 +1,33 @@
+/** Runs test/support/refs-child.ts processes and collects what they report. */
+import { spawn } from 'node:child_process';
+import { buildChildScript } from './archive-child.js';
+
+export interface ChildRun {
+  /** The `ok …` lines, without `ok `. */
+  lines: string[];
+}
+
+/** Runs `processes` children of `mode` on `dir` at once; resolves their reports (rejects when one fails). */
+export async function raceChildren(dir: string, mode: string, processes: number, count: number): Promise<ChildRun[]> {
+  const script = await buildChildScript('refs-child');
+  return Promise.all(
+    Array.from({ length: processes }, (_, p) => {
+      const child = spawn(process.execPath, [script, dir, mode, `p${p}`, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const lines: string[] = [];
+      let buffered = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => {
+        buffered += chunk;
+        const parts = buffered.split('\n');
+        buffered = parts.pop()!;
+        for (const line of parts) if (line.startsWith('ok ')) lines.push(line.slice(3));
+      });
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      return new Promise<ChildRun>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('exit', (code) => (code === 0 ? resolve({ lines }) : reject(new Error(`refs-child ${mode} p${p} exited ${code}: ${stderr}`))));
+      });
+    }),
+  );
+}
