@@ -4,7 +4,7 @@
  * browser bundle. Backends live under `archive-storage/adapters/*`.
  *
  * The core is errors, the adapter contract, `openArchive`, `syncArchive`,
- * canonical JSON and hashing. The intent graph (`archive-storage/intent-graph`)
+ * references (`openReferences`), canonical JSON and hashing. The intent graph (`archive-storage/intent-graph`)
  * and the portable bundle (`archive-storage/bundle`) have entry points of their
  * own; they are re-exported here too so that code written against 0.1 keeps
  * working, but new code should import them from their subpaths.
@@ -18,6 +18,8 @@ export * from './adapter/index.js';
 export * from './archive/types.js';
 export * from './archive/index.js';
 export { syncArchive, type SyncOptions, type SyncProgress, type SyncReport } from './archive/sync.js';
+export * from './refs/index.js';
+export { compareAndSwapOf, type CompareAndSwap, type CompareAndSwapMode, type CompareAndSwapOptions } from './adapter/cas.js';
 
 // 0.1 compatibility: these moved to their own entry points.
 /** @deprecated import from `archive-storage/bundle`; kept so 0.1 code keeps working. */

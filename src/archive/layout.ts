@@ -15,6 +15,8 @@
  * bundle-staging/<start>-<id>/…   a bundle import in progress
  * intent-graph/index.json         the archive-backed intent store's id → hash index
  * intent-graph.json               the single-document intent store
+ * refs/<name>.json                one reference: current hash and retained history (REFERENCE_VERSION)
+ * gc-trash/<aa>/<bb>/<hash>.json  an object gc is deleting, until it is sure no reference appeared
  * ```
  *
  * @module
@@ -127,3 +129,40 @@ export const DEFAULT_INTENT_INDEX_KEY = 'intent-graph/index.json';
 
 /** Where the single-document intent store keeps its graph. */
 export const DEFAULT_INTENT_GRAPH_KEY = 'intent-graph.json';
+
+/** Prefix of the reference documents (docs/format.md, "References v1"). */
+export const REFS_PREFIX = 'refs/';
+
+/** Suffix of a reference document's key. */
+export const REFERENCE_SUFFIX = '.json';
+
+/** The `format` of a reference document. */
+export const REFERENCE_FORMAT = 'archive-storage/reference';
+
+/** Version of the reference document format; any other is refused (UNSUPPORTED_VERSION) and left untouched. */
+export const REFERENCE_VERSION = 1;
+
+/** The key of the document of reference `name` (a valid name: see `src/refs/name.ts`). */
+export function referenceKey(name: string): string {
+  return `${REFS_PREFIX}${name}${REFERENCE_SUFFIX}`;
+}
+
+/** The reference name a key under `refs/` stores, or undefined for other keys. */
+export function nameOfReferenceKey(key: string): string | undefined {
+  if (!key.startsWith(REFS_PREFIX) || !key.endsWith(REFERENCE_SUFFIX)) return undefined;
+  const name = key.slice(REFS_PREFIX.length, -REFERENCE_SUFFIX.length);
+  return name === '' ? undefined : name;
+}
+
+/** Prefix under which gc keeps the objects it is deleting until it has checked the references again. */
+export const GC_TRASH_PREFIX = 'gc-trash/';
+
+/** The trash key of the object with `hash`. */
+export function gcTrashKey(hash: string): string {
+  return GC_TRASH_PREFIX + objectKey(hash).slice(OBJECTS_PREFIX.length);
+}
+
+/** The hash a trash key holds, or undefined when the key is not a well-formed trash key. */
+export function hashOfGcTrashKey(key: string): string | undefined {
+  return key.startsWith(GC_TRASH_PREFIX) ? hashOfObjectKey(OBJECTS_PREFIX + key.slice(GC_TRASH_PREFIX.length)) : undefined;
+}
