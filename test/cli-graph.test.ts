@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { startRadosgw, type RadosgwServer } from './support/radosgw.js';
 import { cliBuilt, runCli, tempDir } from './support/cli.js';
 
 const t = tempDir();
@@ -158,9 +158,10 @@ describe('cli: bundles', () => {
 });
 
 describe('cli: sync', () => {
-  let s3: S3TestServer;
+  // A throwaway Ceph radosgw (real S3: SigV4 checked, listings in order), one for this block.
+  let s3: RadosgwServer;
   beforeAll(async () => {
-    s3 = await startS3Server({ buckets: ['backups'] });
+    s3 = await startRadosgw({ buckets: ['backups'] });
   }, 60_000);
   afterAll(async () => s3?.close());
 
@@ -186,9 +187,25 @@ describe('cli: sync', () => {
     const noCreds = runCli(['--store', 's3://backups/x', '--endpoint', s3.endpoint, 'ls']);
     expect(noCreds.code).toBe(4);
     expect(noCreds.stderr).toContain('AWS_ACCESS_KEY_ID');
-    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+    const env = { AWS_ACCESS_KEY_ID: 'NOBODY', AWS_SECRET_ACCESS_KEY: 'x' };
     const down = runCli(['--store', 's3://backups/x', '--endpoint', 'http://127.0.0.1:9', 'ls'], { env });
     expect(down.code).toBe(4);
+  });
+
+  it('a wrong secret exits 4 (AUTH_REFUSED) saying the credentials were refused, at once (no retries)', () => {
+    const env = { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: 'not-the-secret' };
+    const t0 = Date.now();
+    const r = runCli(['--store', store, '--json', 'sync', '--to', 's3://backups/refused', '--endpoint', s3.endpoint], { env });
+    expect(r.code, r.stderr).toBe(4);
+    const error = JSON.parse(r.stderr) as { code: string; message: string };
+    expect(error.code).toBe('AUTH_REFUSED');
+    expect(error.message).toContain('refused the credentials');
+    expect(error.message).toContain('SignatureDoesNotMatch');
+    expect(error.message).toContain('AWS_SECRET_ACCESS_KEY');
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const plain = runCli(['--store', 's3://backups/laptop', '--endpoint', s3.endpoint, 'ls'], { env });
+    expect(plain.code).toBe(4);
+    expect(plain.stderr).toMatch(/refused the credentials.*access key id and secret/);
   });
 
   it('sync needs --to', () => {

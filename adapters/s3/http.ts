@@ -6,7 +6,7 @@
  * @module
  */
 import { AwsClient } from 'aws4fetch';
-import { ArchiveStorageError, BackendError, NotFoundError, QuotaExceededError, TimeoutError, throwIfAborted } from '../../src/errors.js';
+import { ArchiveStorageError, AuthRefusedError, BackendError, NotFoundError, QuotaExceededError, TimeoutError, throwIfAborted } from '../../src/errors.js';
 import { sha256Hex } from '../../src/hash.js';
 import { abortErrorOf, anySignal, sleep } from '../../src/internal/abort.js';
 import { parseS3Error } from './xml.js';
@@ -138,31 +138,71 @@ export class S3Transport {
   }
 
   /**
-   * The typed error for a response that is not what `req` expected. 403 and
-   * 404-bucket get messages a person can act on; the S3 error code and message
-   * are kept in the text.
+   * The typed error for a response that is not what `req` expected. Refused
+   * credentials or permissions are {@link AuthRefusedError} (see
+   * {@link isAuthRefusal}; never retried: `send` retries only 429 and 5xx),
+   * a missing bucket `NotFoundError`, a full store `QuotaExceededError`, each
+   * with a message a person can act on; the S3 error code and message are kept
+   * in the text.
    */
   failure(res: S3Response, what: string): ArchiveStorageError {
     const s3 = parseS3Error(new TextDecoder().decode(res.body));
-    const detail = s3 ? `${s3.code}: ${s3.message}` : `HTTP ${res.status}`;
+    const detail = s3 ? `${s3.code}${s3.message ? `: ${s3.message}` : ''}` : `HTTP ${res.status}`;
     const { bucket, endpoint, region } = this.config;
-    if (res.status === 403) {
-      return new BackendError(
-        `s3: ${what}: access denied (403 ${detail}). Check the access key id and secret, the region ("${region}" is part of the signature), ` +
-          `the machine's clock, and that the bucket policy grants s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on bucket "${bucket}"`,
+    if (res.status === 507 || s3?.code === 'XMinioStorageFull' || s3?.code === 'QuotaExceeded') {
+      // Before the 403 case: Ceph answers a full user or bucket quota with 403 QuotaExceeded.
+      return new QuotaExceededError(`s3: ${what}: the object store is out of space or quota (${detail})`);
+    }
+    if (isAuthRefusal(res.status, s3?.code)) {
+      return new AuthRefusedError(
+        `s3: ${what}: the server at ${endpoint.host} refused the credentials (${s3 ? `${res.status} ${detail}` : detail}): ${authHint(s3?.code)}. ` +
+          `Check the access key id and secret (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and AWS_SESSION_TOKEN for temporary credentials), ` +
+          `the region ("${region}" is part of the signature), the machine's clock, and that the bucket policy grants ` +
+          `s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on bucket "${bucket}"`,
       );
     }
     if (res.status === 404 && (s3?.code === 'NoSuchBucket' || s3 === undefined)) {
       return new NotFoundError(`s3: ${what}: bucket "${bucket}" does not exist at ${endpoint.host} (${detail}); create it first or fix the bucket name`);
-    }
-    if (res.status === 507 || s3?.code === 'XMinioStorageFull' || s3?.code === 'QuotaExceeded') {
-      return new QuotaExceededError(`s3: ${what}: the object store is out of space or quota (${detail})`);
     }
     if (res.status === 429 || res.status >= 500) {
       return new BackendError(`s3: ${what}: the server kept failing (${detail}) after ${this.config.retries + 1} attempt(s); try again later`);
     }
     return new BackendError(`s3: ${what}: unexpected answer ${detail}`);
   }
+}
+
+/** What each refusal code means, first in the message. */
+const AUTH_HINTS: Record<string, string> = {
+  InvalidAccessKeyId: 'the access key id is unknown to the server',
+  SignatureDoesNotMatch: 'the signature does not match: the secret access key (or the region) is not the one of this access key id',
+  AccessDenied: 'the credentials were accepted but are not allowed to do this',
+  RequestTimeTooSkewed: "the machine's clock is too far from the server's",
+  ExpiredToken: 'the session token has expired',
+  InvalidToken: 'the session token is malformed or invalid',
+  TokenRefreshRequired: 'the session token must be refreshed',
+  AuthorizationHeaderMalformed: 'the signature names another region than the bucket is in',
+  AllAccessDisabled: 'all access to this bucket or account has been disabled',
+  AccountProblem: 'the account has a problem that stops this request',
+  UserSuspended: 'the user is suspended',
+};
+
+function authHint(code: string | undefined): string {
+  return code !== undefined && Object.hasOwn(AUTH_HINTS, code) ? AUTH_HINTS[code]! : 'the request was not allowed';
+}
+
+/** 403 codes that are not about credentials or permissions. */
+const FORBIDDEN_NOT_AUTH = new Set(['InvalidObjectState', 'QuotaExceeded', 'XMinioStorageFull']);
+
+/**
+ * Whether an answer means the server refused the credentials or the permission:
+ * 401, any 403 except a few codes that say something else (an archived object,
+ * a full quota), and the 400s that are about the signature or the session token.
+ */
+export function isAuthRefusal(status: number, code: string | undefined): boolean {
+  if (status === 401) return true;
+  if (status === 403) return code === undefined || !FORBIDDEN_NOT_AUTH.has(code);
+  if (status === 400) return code !== undefined && Object.hasOwn(AUTH_HINTS, code);
+  return false;
 }
 
 /** A signal that aborts after `ms`, with a clear() so a finished attempt leaves no timer behind. */
