@@ -88,16 +88,55 @@ export interface VerifyReport {
   repaired: boolean;
 }
 
-/** Options of `gc`. */
+/**
+ * Options of `gc`. Whatever they say, gc never deletes an object that a
+ * reference names (current value or retained history, `openReferences`) or
+ * that a journal line of a put still in flight names (docs/format.md,
+ * "Garbage collection and references").
+ */
 export interface GcOptions extends ArchiveCallOptions {
-  /** Hashes to keep; every other object is deleted. Without it gc only removes leftovers (quarantine, stale temp data). */
+  /**
+   * Hashes to keep. Given alone (the 0.1 mode), every other object is
+   * deleted (`graceMs` defaults to 0); with `unreferenced`, these are kept
+   * besides the referenced ones. Without `keep` or `unreferenced`, gc only
+   * removes leftovers (quarantine, gc's own trash).
+   */
   keep?: Iterable<string> | AsyncIterable<string>;
+  /**
+   * Delete every object nothing keeps: no reference, no journal line, not in
+   * `keep`, nor named by the archive-backed intent store's default index
+   * (`intent-graph/index.json`; a store under another index key must pass
+   * its `referencedHashes()` as `keep`). `graceMs` defaults to one hour.
+   */
+  unreferenced?: boolean;
+  /**
+   * Only objects stored longer ago than this (ms, by the index's `storedAt`)
+   * are deleted, so a writer that stored an object and is about to set a
+   * reference to it never loses it. Default: one hour with `unreferenced`,
+   * 0 with `keep` alone. While it is above 0, an object the index does not
+   * know (no stored time) is kept.
+   */
+  graceMs?: number;
+  /** Report what would be deleted, and change nothing (no delete, no journal fold). */
+  dryRun?: boolean;
 }
 
-/** What `gc` did. */
+/** What `gc` did, or on a dry run would do. */
 export interface GcReport {
+  /** Objects and leftovers deleted (0 on a dry run). */
   deleted: number;
+  /** Their bytes (0 on a dry run). */
   bytesFreed: number;
+  /** Present on a dry run. */
+  dryRun?: true;
+  /** On a dry run: the objects it would delete, in hash order. */
+  wouldDelete?: string[];
+  /** On a dry run: the bytes it would free, leftovers included. */
+  wouldFree?: number;
+  /** On a dry run: the leftovers (quarantine, gc trash) it would remove. */
+  leftovers?: number;
+  /** Objects deleted and then put back because a reference to them appeared while gc ran (absent when none). */
+  restored?: number;
 }
 
 /** A content-addressable store of JSON values over a {@link StorageAdapter}. */
