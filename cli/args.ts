@@ -37,6 +37,11 @@ const OPTIONS = {
   'skip-invalid': { type: 'boolean' },
   replace: { type: 'boolean' },
   overwrite: { type: 'boolean' },
+  meta: { type: 'string' },
+  'allow-missing': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  unreferenced: { type: 'boolean' },
+  grace: { type: 'string' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

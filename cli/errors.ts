@@ -1,6 +1,7 @@
 /**
  * CLI failures and the exit-code contract:
- * 0 success; 1 not found (a value, an intent, a store) or verify found damage;
+ * 0 success; 1 not found (a value, an intent, a store, a reference), verify
+ * found damage, or `ref cas` found the reference at another hash (CONFLICT);
  * 2 usage error; 3 bad input (invalid JSON, invalid or hostile backup or bundle,
  * hash mismatch, a file given as a store, an input over the size limit);
  * 4 backend failure (I/O, lock timeout, quota, missing backend); 130 interrupted.
@@ -8,6 +9,7 @@
  * @module
  */
 import { ArchiveStorageError } from '../src/errors.js';
+import { ReferenceConflictError } from '../src/refs/errors.js';
 
 export const EXIT = { ok: 0, notFound: 1, damage: 1, usage: 2, badInput: 3, backend: 4, interrupted: 130 } as const;
 
@@ -61,7 +63,8 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
   if (error instanceof ArchiveStorageError) {
     const code: string = error.code;
-    if (code === 'NOT_FOUND') return EXIT.notFound;
+    // A reference that is not at the hash the caller expected: the answer is no, as for a value not found.
+    if (code === 'NOT_FOUND' || error instanceof ReferenceConflictError) return EXIT.notFound;
     if (code === 'ABORTED') return EXIT.interrupted;
     if (BAD_INPUT_CODES.has(code) || code.startsWith('BUNDLE_')) return EXIT.badInput;
     return EXIT.backend;

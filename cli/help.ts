@@ -10,7 +10,7 @@
 /** The help of one command. */
 export interface CommandHelp {
   /** Where the global page lists it. */
-  section: 'Archive' | 'Bundles and sync' | 'Intent graph' | 'CCOS archives';
+  section: 'Archive' | 'References' | 'Bundles and sync' | 'Intent graph' | 'CCOS archives';
   /** Lines of the global page: `synopsis  summary`. */
   lines: readonly (readonly [synopsis: string, summary: string])[];
   /** The rest of the command's own page. */
@@ -43,7 +43,40 @@ NODE_OPTIONS=--max-old-space-size=<MiB> gives a larger heap.`,
 --repair quarantines corrupt objects and rebuilds the index, then checks
 again and says what it did and what is left: exit 0 when nothing is.`,
   },
-  gc: { section: 'Archive', lines: [['gc', 'remove leftovers (quarantine, stale temporary data)']], details: 'Also removes the staging of bundle imports that died more than a day ago.' },
+  gc: {
+    section: 'Archive',
+    lines: [
+      ['gc', 'remove leftovers (quarantine, stale temporary data)'],
+      ['gc --unreferenced [--grace DURATION]', 'also delete objects nothing keeps, stored over an hour ago'],
+      ['gc --dry-run [--unreferenced]', 'say what gc would delete; change nothing'],
+    ],
+    details: `Also removes the staging of bundle imports that died more than a day ago.
+--unreferenced deletes every object that no reference keeps (current value
+or retained history, see 'ref'), no put in flight names and the intent
+graph does not use, once it was stored longer ago than --grace (default 1h;
+e.g. 90s, 30m, 2d, or milliseconds). A reference set while gc runs keeps its
+object. --dry-run prints "would delete HASH" lines and a total (--json: the
+report, with wouldDelete) and opens the store read-only.`,
+  },
+  ref: {
+    section: 'References',
+    lines: [
+      ['ref set NAME HASH [--meta JSON]', 'point NAME at an object (its earlier value goes to the history)'],
+      ['ref get NAME', 'print the hash NAME points at'],
+      ['ref cas NAME EXPECTED HASH [--meta JSON]', 'set only if NAME is at EXPECTED (- for absent)'],
+      ['ref rm NAME', 'delete NAME (its history stays)'],
+      ['ref ls [PREFIX]', 'name and hash (tab-separated), in name order'],
+      ['ref log NAME', 'version, time, hash (- for deleted), meta: newest first'],
+    ],
+    details: `A NAME is 1-200 characters: '/'-separated segments of A-Z a-z 0-9 . _ ~ -,
+no empty, '.' or '..' segment, none ending in .json (INVALID_KEY, exit 3).
+HASH must be an object in the store (NOT_FOUND, exit 1), unless
+--allow-missing. --meta is small JSON (at most 1,024 bytes canonical) kept
+with this version. ref set and ref cas print the hash (--json: name, hash,
+meta, seq, time). ref cas writes nothing when NAME is not at EXPECTED: it
+exits 1 with CONFLICT and says where NAME is. The history keeps the last 32
+earlier versions of each name. ref get, ls and log only read.`,
+  },
   export: {
     section: 'Bundles and sync',
     lines: [['export OUT.zip [--created-at T]', 'the portable bundle, written atomically']],
@@ -138,7 +171,8 @@ const GLOBAL_OPTIONS = `Global options:
 
 export const EXIT_CODES = `Exit codes:
   0    ok
-  1    not found (a value, an intent, a store), or verify/sync found damage
+  1    not found (a value, an intent, a store, a reference), verify/sync
+       found damage, or ref cas found NAME at another hash (CONFLICT)
   2    usage (unknown command or option, wrong arguments)
   3    bad input (invalid JSON, invalid or hostile backup or bundle, hash
        mismatch, a file given as a store, an input over the size limit,
@@ -146,7 +180,7 @@ export const EXIT_CODES = `Exit codes:
   4    backend failure (I/O, lock timeout, quota, backend missing or unreachable)
   130  interrupted (Ctrl+C); what was committed stays committed`;
 
-const SECTIONS: readonly CommandHelp['section'][] = ['Archive', 'Bundles and sync', 'Intent graph', 'CCOS archives'];
+const SECTIONS: readonly CommandHelp['section'][] = ['Archive', 'References', 'Bundles and sync', 'Intent graph', 'CCOS archives'];
 
 function listing(entries: readonly CommandHelp[]): string {
   const rows = entries.flatMap((e) => e.lines);

@@ -11,8 +11,10 @@ import * as archiveCommands from './commands/archive.js';
 import * as ccosCommands from './commands/ccos.js';
 import { refuseForeignStore } from './commands/ccos.js';
 import * as edgeCommands from './commands/edges.js';
+import { gc } from './commands/gc.js';
 import * as graphCommands from './commands/graph.js';
 import * as intentCommands from './commands/intents.js';
+import { CHANGING_SUBCOMMANDS, ref } from './commands/ref.js';
 import * as transferCommands from './commands/transfer.js';
 import type { CliContext, CliIo, Command } from './context.js';
 import { describeError, EXIT, exitCodeOf, usageError } from './errors.js';
@@ -31,7 +33,8 @@ const COMMANDS: Record<string, { run: Command; access: StoreAccess | ((a: Parsed
   ls: { run: archiveCommands.ls, access: 'read' },
   stats: { run: archiveCommands.stats, access: 'read' },
   verify: { run: archiveCommands.verify, access: (a) => (a.values.repair ? 'modify' : 'read') },
-  gc: { run: archiveCommands.gc, access: 'modify' },
+  gc: { run: gc, access: (a) => (a.values['dry-run'] ? 'read' : 'modify') },
+  ref: { run: ref, access: (a) => (CHANGING_SUBCOMMANDS.includes(a.positionals[0]!) ? 'modify' : 'read') },
   export: { run: transferCommands.exportCommand, access: 'read' },
   import: { run: transferCommands.importCommand, access: 'create' },
   sync: { run: transferCommands.sync, access: 'read' },

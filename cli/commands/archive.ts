@@ -1,10 +1,9 @@
 /**
- * Archive commands: put, get, has, rm, ls, stats, verify, gc.
+ * Archive commands: put, get, has, rm, ls, stats, verify (gc is in gc.ts).
  *
  * @module
  */
 import { canonicalize, parseJson, type JsonValue } from '../../src/json/canonical.js';
-import { clearBundleStaging } from '../../src/bundle/index.js';
 import type { VerifyReport } from '../../src/archive/types.js';
 import { InvalidJsonError } from '../../src/errors.js';
 import { isSha256Hex } from '../../src/hash.js';
@@ -179,21 +178,4 @@ export const verify: Command = async (ctx) => {
     } else ctx.out(ok ? 'ok' : 'damaged (verify --repair mends it)');
   }
   return ok ? EXIT.ok : EXIT.damage;
-};
-
-/** Age after which an import's staging is taken for the leftover of a dead import. */
-const STALE_STAGING_MS = 24 * 60 * 60 * 1000;
-
-export const gc: Command = async (ctx) => {
-  allowOnly(ctx.args, 'gc', []);
-  expectPositionals(ctx.args, 'gc', 0, 0, '');
-  const r = await (await ctx.archive()).gc({ signal: ctx.signal });
-  // Staging of bundle imports that died midway; a day old, so an import running now is never touched.
-  const staging = await clearBundleStaging(await ctx.adapter(), { olderThanMs: STALE_STAGING_MS });
-  if (ctx.json) ctx.out(JSON.stringify({ ...r, stagingKeysRemoved: staging }));
-  else {
-    ctx.out(`deleted: ${count(r.deleted, 'object')} (${count(r.bytesFreed, 'byte')})`);
-    if (staging > 0) ctx.out(`removed ${count(staging, 'staging key')} of interrupted bundle imports`);
-  }
-  return EXIT.ok;
 };
