@@ -9,9 +9,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Adapter } from '../adapters/s3/index.js';
 import { openArchive } from '../src/archive/index.js';
-import { openReferences, ReferenceConflictError } from '../src/refs/index.js';
+import { openReferences } from '../src/refs/index.js';
 import { expectCode } from '../src/testing/expect-code.js';
 import { startRadosgw, type RadosgwServer } from './support/radosgw.js';
+import { compareAndSetRetrying } from './support/refs-race.js';
 
 let gw: RadosgwServer;
 
@@ -37,17 +38,9 @@ describe('references on S3 (radosgw)', () => {
         let seen = (await refs.get('race'))?.hash ?? null;
         for (let i = 0; i < each; i++) {
           const hash = await archive.put({ w, i });
-          for (;;) {
-            try {
-              const r = await refs.compareAndSet('race', seen, hash);
-              successes.push(`${r.seq} ${r.hash}`);
-              seen = r.hash;
-              break;
-            } catch (e) {
-              if (!(e instanceof ReferenceConflictError)) throw e;
-              seen = e.current?.hash ?? null;
-            }
-          }
+          const r = await compareAndSetRetrying(refs, 'race', seen, hash);
+          successes.push(`${r.seq} ${r.hash}`);
+          seen = r.hash;
         }
         await archive.close();
       }),

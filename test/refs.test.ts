@@ -15,6 +15,7 @@ import { canonicalize } from '../src/json/canonical.js';
 import { assertReferenceName, openReferences, ReferenceConflictError, type References } from '../src/refs/index.js';
 import { caught, expectCode } from '../src/testing/expect-code.js';
 import { hiding } from './support/refs-adapters.js';
+import { compareAndSetRetrying } from './support/refs-race.js';
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -227,17 +228,9 @@ for (const [label, make] of [
           let seen = (await mine.get('race'))?.hash ?? null;
           for (let i = 0; i < each; i++) {
             const hash = await archive.put({ w, i });
-            for (;;) {
-              try {
-                const r = await mine.compareAndSet('race', seen, hash);
-                successes.push({ seq: r.seq, hash: r.hash });
-                seen = r.hash;
-                break;
-              } catch (e) {
-                if (!(e instanceof ReferenceConflictError)) throw e;
-                seen = e.current?.hash ?? null;
-              }
-            }
+            const r = await compareAndSetRetrying(mine, 'race', seen, hash);
+            successes.push({ seq: r.seq, hash: r.hash });
+            seen = r.hash;
           }
         }),
       );

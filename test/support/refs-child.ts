@@ -13,7 +13,8 @@
 import { nodeFsAdapter } from '../../adapters/node-fs/index.js';
 import { compareAndSwapOf } from '../../src/adapter/cas.js';
 import { openArchive } from '../../src/archive/index.js';
-import { openReferences, ReferenceConflictError } from '../../src/refs/index.js';
+import { openReferences } from '../../src/refs/index.js';
+import { compareAndSetRetrying } from './refs-race.js';
 
 const [dir, mode, tag, countArg] = process.argv.slice(2);
 const count = Number(countArg);
@@ -40,17 +41,9 @@ if (mode === 'counter') {
   let seen = (await refs.get('race/one'))?.hash ?? null;
   for (let i = 0; i < count; i++) {
     const hash = await archive.put({ writer: tag, i });
-    for (;;) {
-      try {
-        const r = await refs.compareAndSet('race/one', seen, hash);
-        out(`ok ${r.seq} ${r.hash}`);
-        seen = r.hash;
-        break;
-      } catch (e) {
-        if (!(e instanceof ReferenceConflictError)) throw e;
-        seen = e.current?.hash ?? null;
-      }
-    }
+    const r = await compareAndSetRetrying(refs, 'race/one', seen, hash);
+    out(`ok ${r.seq} ${r.hash}`);
+    seen = r.hash;
   }
   await archive.close();
 } else {
