@@ -6,6 +6,7 @@
  */
 export {
   openReferences,
+  type ReferenceArchive,
   type DeleteReferenceOptions,
   type ListReferencesOptions,
   type ReferenceCallOptions,

@@ -17,7 +17,6 @@ import type { JsonValue } from '../json/canonical.js';
 import { sleep } from '../internal/abort.js';
 import { assertHash } from '../archive/hash-args.js';
 import { gcTrashKey, referenceKey } from '../archive/layout.js';
-import type { ContentArchive } from '../archive/types.js';
 import {
   currentOf,
   decodeReferenceDocument,
@@ -33,6 +32,18 @@ import {
 import { ReferenceConflictError } from './errors.js';
 import { assertReferenceName, assertReferencePrefix } from './name.js';
 import { referenceDocuments } from './scan.js';
+
+/**
+ * What references need of an archive (a `ContentArchive` from `openArchive`
+ * is one): its adapter, `has` to check a hash, `putBytes` to put back an
+ * object gc was removing. Spelled here rather than imported, so that the
+ * archive's own types may name {@link References}.
+ */
+export interface ReferenceArchive {
+  readonly adapter: StorageAdapter;
+  has(hash: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  putBytes(bytes: Uint8Array, options?: { signal?: AbortSignal }): Promise<string>;
+}
 
 /** Options of {@link openReferences}. */
 export interface ReferencesOptions {
@@ -143,8 +154,8 @@ const DEFAULT_MAX_ATTEMPTS = 200;
  * for (const v of await refs.history('notes/42')) console.log(v.seq, v.hash, new Date(v.time));
  * ```
  */
-export function openReferences(archive: ContentArchive, options: ReferencesOptions = {}): References {
-  if (!archive || typeof archive.has !== 'function' || !archive.adapter) {
+export function openReferences(archive: ReferenceArchive, options: ReferencesOptions = {}): References {
+  if (!archive || typeof archive.has !== 'function' || typeof archive.putBytes !== 'function' || !archive.adapter) {
     throw new InvalidArgumentError('openReferences needs an archive (from openArchive)');
   }
   const keep = options.keepVersions ?? DEFAULT_KEEP_VERSIONS;
@@ -164,7 +175,7 @@ class ReferenceStore implements References {
   private readonly adapter: StorageAdapter;
 
   constructor(
-    private readonly archive: ContentArchive,
+    private readonly archive: ReferenceArchive,
     private readonly cas: CompareAndSwap,
     private readonly keep: number,
     private readonly maxAttempts: number,
