@@ -218,7 +218,7 @@ describe('gc under concurrent reference writers (randomized, grace 0)', () => {
     ['memory, native swap', (store: Map<string, Uint8Array>) => hiding(memoryAdapter({ store }), ['lock'])],
   ] as const) {
     it(`${label}: never deletes an object a reference keeps`, async () => {
-      for (const seed of [1, 2, 3]) {
+      for (const seed of [1, 2]) {
         const store = new Map<string, Uint8Array>();
         const r = await randomizedRun(() => openArchive(make(store)), seed);
         expect(r.sets).toBeGreaterThan(50);
