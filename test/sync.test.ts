@@ -11,14 +11,14 @@ import { syncArchive, type SyncProgress } from '../src/archive/sync.js';
 import { objectKey, type ContentArchive } from '../src/archive/types.js';
 import { isArchiveStorageError } from '../src/errors.js';
 import { sha256Hex } from '../src/hash.js';
-import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { startRadosgw, type RadosgwServer } from './support/radosgw.js';
 
-let server: S3TestServer;
+let server: RadosgwServer;
 let root: string;
 beforeAll(async () => {
-  server = await startS3Server({ conditionalPut: 'supported' });
+  server = await startRadosgw();
   root = await mkdtemp(join(tmpdir(), 'sync-'));
-});
+}, 120_000);
 afterAll(async () => {
   await server?.close();
   await rm(root, { recursive: true, force: true });

@@ -10,7 +10,8 @@
  * - `list` is ListObjectsV2, paged with continuation tokens.
  * - Throttling (429), 5xx, network errors and timeouts are retried with
  *   exponential backoff and full jitter, a bounded number of times.
- * - 403 is a `BackendError` saying what to check; a missing bucket is
+ * - Refused credentials or permissions (401, 403, signature errors) are
+ *   `AuthRefusedError` (AUTH_REFUSED), never retried; a missing bucket is
  *   `NotFoundError`; a request out of time is `TimeoutError`; abort is `AbortError`.
  * - `writeMany` sends PUTs in parallel with bounded concurrency. S3 has no
  *   transactions: each object is atomic, the batch is not (a failure part-way
