@@ -57,6 +57,12 @@ export default defineConfig({
     },
   },
   test: {
+    // Two workers for the node and happy-dom projects. On this 2-core machine vitest's default (cores - 1) is ONE:
+    // the ~60 node files then ran one after another (~800 s of the ~1000 s run, the critical path) while the
+    // browser engines finished beside them in ~400 s. Most node files wait rather than compute (CLI child
+    // processes, SIGKILL rounds, fsync, S3 servers), so two overlap well. vitest needs one maxWorkers for all
+    // projects that run together; the browser project keeps one test page per engine (fileParallelism below).
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
@@ -88,6 +94,9 @@ export default defineConfig({
           browser: {
             enabled: true,
             headless: true,
+            // One test file at a time per engine (the three engines still run side by side): what the default gave
+            // on 2 cores before maxWorkers above was raised; files of one engine share the origin's storage and quota.
+            fileParallelism: false,
             screenshotFailures: false,
             // Second same-origin pages for the multi-tab storage tests (test/browser-commands.ts), in every engine.
             commands: browserPeerCommands,
