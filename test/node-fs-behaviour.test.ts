@@ -15,6 +15,7 @@ import { nodeFsAdapter, writeFileAtomic, type FsLike } from '../adapters/node-fs
 import { isArchiveStorageError } from '../src/errors.js';
 import { objectKey } from '../src/archive/types.js';
 import { makeTempDir } from './support/fs-tmp.js';
+import { instrumented } from './support/instrumented-fs.js';
 
 const enc = new TextEncoder();
 const hostTag = createHash('sha256').update(hostname()).digest('hex').slice(0, 6);
@@ -32,53 +33,6 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', '0']);
   return r.pid!;
-}
-
-/** Wraps an fs, counting fsyncs of files and of directories and letting tests inject failures. */
-function instrumented(base: FsLike, hooks: { rename?: (from: string, to: string) => void; write?: () => void } = {}) {
-  const counts = { fileSyncs: 0, dirSyncs: 0 };
-  const dirFds = new Set<number>();
-  const fs: FsLike = {
-    ...base,
-    open: (path, flags, mode, cb) =>
-      base.open(path, flags, mode, (err, fd) => {
-        if (err) return cb(err, fd);
-        base.stat(path, (e2, st) => {
-          if (!e2 && !st.isFile()) dirFds.add(fd);
-          cb(null, fd);
-        });
-      }),
-    write: (fd, buf, off, len, pos, cb) => {
-      try {
-        hooks.write?.();
-      } catch (e) {
-        return cb(e as NodeJS.ErrnoException, 0);
-      }
-      base.write(fd, buf, off, len, pos, cb);
-    },
-    fsync: (fd, cb) => {
-      if (dirFds.has(fd)) counts.dirSyncs++;
-      else counts.fileSyncs++;
-      base.fsync(fd, cb);
-    },
-    close: (fd, cb) => {
-      dirFds.delete(fd);
-      base.close(fd, cb);
-    },
-    rename: (from, to, cb) => {
-      try {
-        hooks.rename?.(from, to);
-      } catch (e) {
-        return cb(e as NodeJS.ErrnoException, undefined);
-      }
-      base.rename(from, to, cb);
-    },
-  };
-  // node:fs functions are not all own enumerable properties of a spread: bind what we did not wrap.
-  for (const k of ['read', 'fstat', 'link', 'unlink', 'mkdir', 'readdir', 'stat', 'utimes'] as const) {
-    (fs as unknown as Record<string, unknown>)[k] = (base[k] as (...a: unknown[]) => void).bind(base);
-  }
-  return { fs, counts };
 }
 
 describe('node-fs: the fsync protocol', () => {

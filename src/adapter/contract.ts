@@ -72,6 +72,15 @@ export interface AdapterCapabilities {
    */
   readonly atomicBatch?: boolean;
   /**
+   * `writeMany` stores the batch's first entry before any other, behind the
+   * same durability barrier: whenever another entry of the batch can be seen
+   * (by any reader, or after a failure, an abort or a crash of the process),
+   * so can the first. What a write-ahead record needs (the archive's journal
+   * segment ahead of the objects it names) without a barrier of its own.
+   * Optional: absent means `false`; `atomicBatch` gives it too.
+   */
+  readonly batchHeadFirst?: boolean;
+  /**
    * `deleteMany` removes many keys in one backend round (one transaction, one
    * multi-object request per page). Optional: absent means `false`, and callers
    * fall back to `delete` per key. Not promised to be all-or-nothing.

@@ -6,10 +6,13 @@
  * {@link MAX_BATCH} values (a `putMany` is never split), so puts issued while
  * a batch is committed are gathered into the next one. A batch costs one
  * journal segment and one `writeMany` (one durability barrier) however many
- * values it holds; on an adapter whose `writeMany` is all-or-nothing
- * (`capabilities.atomicBatch`) the segment and the objects are that one
- * `writeMany`. After a batch, the index is compacted when the journal has
- * grown enough (see `index-state.ts`).
+ * values it holds. Where the adapter can take the segment and the objects in
+ * one `writeMany` without ever showing an object before its line (an
+ * all-or-nothing batch, `capabilities.atomicBatch`, or one that stores its
+ * first entry first, `capabilities.batchHeadFirst`: node-fs), they are that
+ * one `writeMany`, one durability barrier in all; elsewhere the segment is
+ * written first, then the objects. After a batch, the index is compacted when
+ * the journal has grown enough (see `index-state.ts`).
  *
  * @module
  */
@@ -111,13 +114,14 @@ export class CommitQueue {
     if (state.compactionDue()) await state.serialised(() => state.compactQuietly());
   }
 
-  /** Commits a put batch: journal intent, then the objects behind one durability barrier. */
+  /** Commits a put batch: in one `writeMany` where the adapter allows it, else journal intent, then the objects behind one barrier. */
   private async commitPuts(all: PutItem[]): Promise<void> {
     await Promise.all(all.map((it) => it.hashed));
     const unique = new Map<string, PutItem>();
     for (const it of all) if (!unique.has(it.hash)) unique.set(it.hash, it);
     const items = [...unique.values()];
-    if (this.adapter.capabilities.atomicBatch && this.adapter.writeMany) return this.commitPutsAtomically(items);
+    const { atomicBatch, batchHeadFirst } = this.adapter.capabilities;
+    if ((atomicBatch || batchHeadFirst) && this.adapter.writeMany) return this.commitPutsInOneBatch(items);
     const present = await hasEach(this.adapter, items.map((it) => objectKey(it.hash)), this.settings.concurrency);
     const existing = items.filter((_, i) => present[i]);
     const seen = new Map<string, IndexRecord | undefined>();
@@ -155,17 +159,42 @@ export class CommitQueue {
   }
 
   /**
-   * The put commit on an adapter whose `writeMany` is all-or-nothing: the
-   * journal segment and the objects go in ONE batch (one transaction, one
-   * durability barrier), so neither can exist without the other and an
-   * awaited put costs one backend round instead of three.
+   * The put commit as ONE `writeMany` holding the journal segment (first) and
+   * the objects: one durability barrier instead of two, and an awaited put
+   * costs one backend round instead of three.
+   *
+   * Why this is as safe as segment-then-objects. What the journal must give
+   * (see `fold.ts`, `journal.ts`): a line is never lost while its object
+   * exists, so every object is named by the index or a segment and opening
+   * never scans the objects; a line whose object never landed is harmless,
+   * since the fold believes objects, not lines. So what matters is only that
+   * (a) the segment is durable no later than the put resolves, and (b) no
+   * object can be seen, or survive a crash, without its segment. Both
+   * capabilities give (b) without a barrier between the two:
+   * - `atomicBatch` (IndexedDB, OPFS, SQLite, memory): one transaction, so
+   *   neither exists without the other;
+   * - `batchHeadFirst` (node-fs): the segment is the batch's head, renamed
+   *   into place before any object (every temp file written and fsynced
+   *   first, all the directories fsynced once after the renames). A reader,
+   *   another process's fold or a SIGKILL at any point finds the segment
+   *   whenever it finds one of the objects: before the renames only swept
+   *   temp files exist; after the head's, lines without objects (not
+   *   indexed; void once settled or past the grace). A failed `writeMany`
+   *   may leave the segment: it is not booked as completed, so the next
+   *   fold checks its objects like any other writer's. After a power cut,
+   *   the file systems that order metadata (ext4, XFS) cannot keep an
+   *   object's rename without the earlier one of the segment; elsewhere a cut
+   *   inside the barrier can keep an object of a put that never resolved
+   *   without its line: an orphan (`verify` reports it, a later put of the
+   *   value adopts it), never a lost acknowledged put.
+   * (a) holds because `writeMany` resolves only after its barrier.
    *
    * Only values this handle already indexes are checked for presence (another
    * process may have deleted them); a value it does not know is written
    * without asking, since rewriting identical bytes over an existing object is
    * harmless and, at worst, adopts an orphan.
    */
-  private async commitPutsAtomically(items: PutItem[]): Promise<void> {
+  private async commitPutsInOneBatch(items: PutItem[]): Promise<void> {
     const found = await this.lookup(items.map((it) => it.hash));
     const seen = new Map<string, IndexRecord | undefined>();
     items.forEach((it, i) => seen.set(it.hash, found[i]));

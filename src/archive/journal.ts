@@ -19,11 +19,13 @@
  * `<c>` is the first 8 hex digits of the SHA-256 of the rest of the line
  * (everything after `<c> `, without the newline).
  *
- * A line is an intent, written BEFORE the object operation it describes (a
- * write-ahead log): after a crash every object that exists is named by
+ * A line is an intent, stored BEFORE the object operation it describes can be
+ * seen (a write-ahead log): after a crash every object that exists is named by
  * `index.json` or by some segment, so replaying the journal never needs a scan
- * of the objects. Whether an intent took effect is decided by looking at the
- * object (objects are the truth), see `fold.ts`.
+ * of the objects. A put's segment and objects may share one durability
+ * barrier, the segment stored first within it (`commit-queue.ts` says when,
+ * and why that is enough). Whether an intent took effect is decided by
+ * looking at the object (objects are the truth), see `fold.ts`.
  *
  * @module
  */
