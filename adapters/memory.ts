@@ -58,12 +58,146 @@ function copyOf(bytes: Uint8Array): Uint8Array {
 /** Locks belong to the store, not the adapter: adapters sharing a store (two "tabs") exclude each other. */
 const locksByStore = new WeakMap<Map<string, Uint8Array>, KeyedMutex>();
 
+/**
+ * The keys of one store grouped by their first segment (`objects/`,
+ * `journal/`, `index/`, …; keys without a `/` on their own), so that
+ * `list(prefix)` visits the keys of the prefix's group, not the store: at a
+ * million objects, listing `journal/` or `index/` no longer filters every
+ * key. A store has a handful of groups, so finding a key's group is a few
+ * `startsWith` calls, with no string made; keeping a key costs one Set entry.
+ * (Finer grouping, by folder, made every write about three times as dear
+ * for listings nothing asks for: nobody lists `objects/ab/`.)
+ */
+class KeyGroups {
+  /** Groups by first segment (with its `/`), biggest first as they come. */
+  private groups: { name: string; keys: Set<string> }[] = [];
+  /** Keys with no `/`. */
+  private readonly loose = new Set<string>();
+  /** Keys held. */
+  size = 0;
+
+  private find(key: string, create: boolean): Set<string> | undefined {
+    for (const g of this.groups) if (key.startsWith(g.name)) return g.keys;
+    const cut = key.indexOf('/');
+    if (cut < 0) return this.loose;
+    if (!create) return undefined;
+    const keys = new Set<string>();
+    this.groups.push({ name: key.slice(0, cut + 1), keys });
+    return keys;
+  }
+
+  add(key: string): void {
+    const keys = this.find(key, true)!;
+    const before = keys.size;
+    keys.add(key);
+    this.size += keys.size - before;
+  }
+
+  remove(key: string): void {
+    const keys = this.find(key, false);
+    if (!keys || !keys.delete(key)) return;
+    this.size--;
+    if (keys.size === 0 && keys !== this.loose) this.groups = this.groups.filter((g) => g.keys !== keys);
+  }
+
+  /** Every key starting with `prefix`, visiting only the groups that can hold one. */
+  under(prefix: string): string[] {
+    const out: string[] = [];
+    const cut = prefix.indexOf('/');
+    for (const g of this.groups) {
+      if (cut >= 0 ? g.name.length !== cut + 1 || !prefix.startsWith(g.name) : !g.name.startsWith(prefix)) continue;
+      if (prefix.length <= g.name.length) for (const k of g.keys) out.push(k);
+      else for (const k of g.keys) if (k.startsWith(prefix)) out.push(k);
+    }
+    if (cut < 0) for (const k of this.loose) if (k.startsWith(prefix)) out.push(k);
+    return out;
+  }
+}
+
+/** A store's {@link KeyGroups} and the methods that keep it current (installed on the Map itself). */
+interface Tracking {
+  groups: KeyGroups;
+  set: Map<string, Uint8Array>['set'];
+  delete: Map<string, Uint8Array>['delete'];
+  clear: Map<string, Uint8Array>['clear'];
+}
+
+/** The groups of every key `store` holds now (a full pass: once, or when a change went round ours). */
+function groupsOf(store: Map<string, Uint8Array>): KeyGroups {
+  const groups = new KeyGroups();
+  for (const k of store.keys()) if (typeof k === 'string') groups.add(k);
+  return groups;
+}
+
+const trackingByStore = new WeakMap<Map<string, Uint8Array>, Tracking | null>();
+
+/**
+ * Starts keeping `store`'s keys by group: its own `set`, `delete` and
+ * `clear` (installed on the Map instance, not enumerable) call the Map's and
+ * keep the groups current, so a test that edits a shared store directly
+ * (damage, a second "tab") is seen as well as the adapter's own writes. A Map
+ * that cannot take them (frozen, or with its own methods already) is not
+ * tracked: `list` then filters every key, as it always did.
+ */
+function track(store: Map<string, Uint8Array>): Tracking | null {
+  const known = trackingByStore.get(store);
+  if (known !== undefined) return known;
+  let t: Tracking | null = null;
+  if (Object.isExtensible(store) && !['set', 'delete', 'clear'].some((m) => Object.prototype.hasOwnProperty.call(store, m))) {
+    const { set, delete: del, clear } = store;
+    const tracking: Tracking = {
+      groups: groupsOf(store),
+      set(this: Map<string, Uint8Array>, key: string, value: Uint8Array) {
+        set.call(this, key, value);
+        if (this === store && typeof key === 'string') tracking.groups.add(key);
+        return this;
+      },
+      delete(this: Map<string, Uint8Array>, key: string) {
+        const gone = del.call(this, key);
+        if (gone && this === store && typeof key === 'string') tracking.groups.remove(key);
+        return gone;
+      },
+      clear(this: Map<string, Uint8Array>) {
+        clear.call(this);
+        if (this === store) tracking.groups = new KeyGroups();
+      },
+    };
+    try {
+      for (const name of ['set', 'delete', 'clear'] as const) Object.defineProperty(store, name, { value: tracking[name], writable: true, configurable: true, enumerable: false });
+      t = tracking;
+    } catch {
+      for (const name of ['set', 'delete', 'clear']) delete (store as unknown as Record<string, unknown>)[name];
+    }
+  }
+  trackingByStore.set(store, t);
+  return t;
+}
+
+/**
+ * The keys of `store` under `prefix`. Through the groups while they can be
+ * trusted: our methods still installed (a test may replace one) and as many
+ * keys as the Map (a change that went round them, `Map.prototype.set.call`,
+ * is caught here and the groups are built again). Otherwise every key is
+ * filtered. Either way `list` checks each key is still there as it yields.
+ */
+function keysUnder(store: Map<string, Uint8Array>, prefix: string): string[] {
+  const t = trackingByStore.get(store);
+  if (t && store.set === t.set && store.delete === t.delete && store.clear === t.clear) {
+    if (t.groups.size !== store.size) t.groups = groupsOf(store);
+    if (t.groups.size === store.size) return t.groups.under(prefix);
+  }
+  const keys: string[] = [];
+  for (const k of store.keys()) if (k.startsWith(prefix)) keys.push(k);
+  return keys;
+}
+
 /** Creates an adapter that keeps bytes in a `Map`. */
 export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapter {
   const store = options.store ?? new Map<string, Uint8Array>();
   let locks = locksByStore.get(store);
   if (!locks) locksByStore.set(store, (locks = new KeyedMutex()));
   const storeLocks = locks;
+  track(store);
 
   return defineAdapter({
     name: 'memory',
@@ -119,7 +253,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     },
     async *list(prefix, opts) {
       // Snapshot the matching keys so writes during iteration cannot break it.
-      const keys = [...store.keys()].filter((k) => k.startsWith(prefix));
+      const keys = keysUnder(store, prefix);
       for (const k of keys) {
         throwIfAborted(opts?.signal);
         if (store.has(k)) yield k;

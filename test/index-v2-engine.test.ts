@@ -14,6 +14,7 @@ import { Bloom, bloomBits } from '../src/archive/v2/bloom.js';
 import { decodeRoot } from '../src/archive/v2/codec.js';
 import { EMPTY_ROOT, IndexEngine, levelFor, type Change } from '../src/archive/v2/engine.js';
 import { PageCache } from '../src/archive/v2/page-cache.js';
+import { RunReader } from '../src/archive/v2/run-reader.js';
 import { PAGE_ENTRIES } from '../src/archive/v2/run-writer.js';
 
 const hashOf = (n: number) => sha256Hex(`v${n}`);
@@ -107,6 +108,26 @@ describe('index v2 engine', () => {
     await expectMatches(engine, store, model);
     const inRange = [...model.keys()].filter((h) => h >= '4' && h < 'a').sort();
     expect((await collect(engine.scan('4', 'a'))).map((c) => c.hash)).toEqual(inRange);
+  });
+
+  it('a run read from any hash, inclusive or not, up to any bound: exactly that range, page edges included', async () => {
+    const { store, engine } = await setup();
+    const model = new Map<string, IndexRecord>();
+    await engine.writeFold(await changesOf(engine, model, Array.from({ length: 2 * PAGE_ENTRIES + 5 }, (_, n) => [n, 1 + (n % 7)] as [number, number])));
+    const ref = decodeRoot(store.get(INDEX_KEY)!).runs[0]!;
+    const reader = new RunReader(memoryAdapter({ store }), ref, new PageCache());
+    const all = [...model.keys()].sort();
+    const edges = [0, 1, PAGE_ENTRIES - 1, PAGE_ENTRIES, PAGE_ENTRIES + 1, 2 * PAGE_ENTRIES - 1, 2 * PAGE_ENTRIES, all.length - 1];
+    const points = ['', ...edges.map((i) => all[i]!), all[PAGE_ENTRIES]!.slice(0, 10), 'g'];
+    for (const from of points) {
+      for (const inclusive of [true, false]) {
+        for (const to of [undefined, all[1]!, all[PAGE_ENTRIES]!, all[2 * PAGE_ENTRIES - 1]!, 'g']) {
+          const want = all.filter((h) => (inclusive ? h >= from : h > from) && (to === undefined || h < to));
+          const got = (await collect(reader.cells(from, inclusive, to))).map((c) => c.hash);
+          expect(got, `${from} ${inclusive} ${to}`).toEqual(want);
+        }
+      }
+    }
   });
 
   it('replaceAll writes one run at the level its size calls for, with exact totals', async () => {

@@ -14,7 +14,8 @@ import { sha256Hex } from '../../hash.js';
 import type { IndexRecord } from '../index-file.js';
 import { runBloomKey, runDirectoryKey, runPageKey } from '../layout.js';
 import { Bloom } from './bloom.js';
-import { cellAt, decodeDirectory, decodePage, type Cell, type Directory, type Page, type RunRef } from './codec.js';
+import { cellAt, cellsOf, decodeDirectory, decodePage, type Directory, type Page, type PageRef, type RunRef } from './codec.js';
+import { BatchStream, type CellStream } from './merge.js';
 import type { PageCache } from './page-cache.js';
 
 /** A piece the root (or a directory) names is not there: maybe merged away by another writer since this handle read its root. */
@@ -101,19 +102,31 @@ export class RunReader {
     return cellAt(page, i).rec;
   }
 
-  /** Cells with `from < hash` (or `<=` when `inclusive`) and `hash < to`, in hash order, one page in memory at a time. */
-  async *cells(from: string, inclusive: boolean, to: string | undefined, signal?: AbortSignal): AsyncGenerator<Cell> {
-    if (this.ref.count === 0) return;
-    const d = await this.directory(signal);
-    for (let n = lowerBound([], from, (i) => d.pages[i]![1]); n < d.pages.length; n++) {
-      if (to !== undefined && d.pages[n]![0] >= to) return;
-      const page = await this.page(n, signal, false);
-      for (let i = lowerBound(page.hashes, from); i < page.hashes.length; i++) {
-        const h = page.hashes[i]!;
-        if (!inclusive && h === from) continue;
-        if (to !== undefined && h >= to) return;
-        yield cellAt(page, i);
+  /**
+   * Cells with `from < hash` (or `<=` when `inclusive`) and `hash < to`, in
+   * hash order, a page at a time (one page in memory, not cached: a scan
+   * would only push the lookups' pages out).
+   */
+  cells(from: string, inclusive: boolean, to: string | undefined, signal?: AbortSignal): CellStream {
+    let n = -1;
+    let pages: PageRef[] | undefined;
+    return new BatchStream(async () => {
+      if (this.ref.count === 0) return undefined;
+      if (!pages) {
+        pages = (await this.directory(signal)).pages;
+        n = lowerBound([], from, (i) => pages![i]![1]);
       }
-    }
+      for (; n < pages.length; ) {
+        if (to !== undefined && pages[n]![0] >= to) return undefined;
+        const page = await this.page(n++, signal, false);
+        const hashes = page.hashes;
+        let i = from > hashes[0]! ? lowerBound(hashes, from) : 0;
+        if (!inclusive && hashes[i] === from) i++;
+        const end = to === undefined || hashes[hashes.length - 1]! < to ? hashes.length : lowerBound(hashes, to);
+        if (i < end) return cellsOf(page, i, end);
+        if (end < hashes.length) return undefined;
+      }
+      return undefined;
+    });
   }
 }
