@@ -298,3 +298,15 @@ describe('references on an adapter with neither compare-and-swap nor a lock', ()
     await expectCode(one.refs.compareAndSet('shared', one.a, one.c), 'CONFLICT');
   });
 });
+
+describe('archive.refs', () => {
+  it('is the archive\'s own references handle, opened on first use and kept', async () => {
+    const archive = await openArchive(memoryAdapter());
+    const hash = await archive.put({ note: 42 });
+    expect(archive.refs).toBe(archive.refs);
+    await archive.refs.set('notes/42', hash);
+    const again = openReferences(archive);
+    expect((await again.get('notes/42'))?.hash).toBe(hash);
+    await archive.close();
+  });
+});

@@ -18,6 +18,7 @@ import type { StorageAdapter } from '../adapter/contract.js';
 import { canonicalBytes, type JsonValue } from '../json/canonical.js';
 import { ClosedError, CorruptIndexError, CorruptObjectError, InvalidArgumentError, InvalidJsonError, NotFoundError, throwIfAborted } from '../errors.js';
 import { sha256HexAsync } from '../hash.js';
+import { openReferences, type References } from '../refs/index.js';
 import { CommitQueue } from './commit-queue.js';
 import { assertCanonicalBytes, assertHash } from './hash-args.js';
 import { IndexState } from './index-state.js';
@@ -71,11 +72,17 @@ class Archive implements ContentArchive {
   readonly commits: CommitQueue;
   private closing = false;
   private closed = false;
+  private refsHandle: References | undefined;
 
   constructor(readonly settings: ArchiveSettings) {
     this.adapter = settings.adapter;
     this.state = new IndexState(settings);
     this.commits = new CommitQueue(settings, this.state);
+  }
+
+  /** Opened on first use: an adapter with neither compare-and-swap nor a lock still opens as an archive. */
+  get refs(): References {
+    return (this.refsHandle ??= openReferences(this));
   }
 
   // ---------------------------------------------------------------- reads

@@ -5,6 +5,7 @@
  */
 import type { StorageAdapter } from '../adapter/contract.js';
 import type { JsonValue } from '../json/canonical.js';
+import type { References } from '../refs/index.js';
 
 /** Options every archive call takes. */
 export interface ArchiveCallOptions {
@@ -143,6 +144,11 @@ export interface GcReport {
 export interface ContentArchive {
   /** The adapter underneath. */
   readonly adapter: StorageAdapter;
+  /**
+   * Names over hashes, with history and compare-and-set (docs/refs.md): the
+   * same as `openReferences(archive)` with default options, opened on first use.
+   */
+  readonly refs: References;
   /** Stores a value; resolves its hash. Idempotent: never rewrites an existing object. */
   put(value: unknown, options?: ArchiveCallOptions): Promise<string>;
   /** Stores many values behind one durability barrier; hashes in input order. */
