@@ -25,6 +25,13 @@ if (typeof global.gc !== 'function') throw new Error('run with node --expose-gc'
 if (!Number.isInteger(N) || N <= 0) throw new Error(`bad count ${countArg}`);
 
 const emit = (key, value) => process.stdout.write(`@scale ${JSON.stringify({ key, value })}\n`);
+// CPU time of this process (ms, every thread: V8's GC helpers too). On a shared machine wall time
+// says as much about the neighbours as about the archive; a rate per CPU second is what the level
+// itself costs, so each rate below comes with one.
+const cpuNow = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
 const log = (msg) => process.stderr.write(`  [${label}] ${msg}\n`);
 
 // One store for every adapter of the level (memory), or one directory (node-fs): a reopen is a
@@ -67,9 +74,13 @@ async function open() {
   const windowStart = Math.max(0, N - Math.max(Math.floor(N / 10), 10_000));
   const t0 = performance.now();
   let tw = windowStart === 0 ? t0 : undefined;
+  let cw = cpuNow();
   let lastLog = t0;
   for (let i = 0; i < N; i += BATCH) {
-    if (i >= windowStart && tw === undefined) tw = performance.now();
+    if (i >= windowStart && tw === undefined) {
+      tw = performance.now();
+      cw = cpuNow();
+    }
     const batch = [];
     for (let k = i; k < Math.min(N, i + BATCH); k++) batch.push(value(k));
     await h.archive.putMany(batch);
@@ -83,7 +94,7 @@ async function open() {
   const t1 = performance.now();
   emit('fillSeconds', (t1 - t0) / 1000);
   emit('fillRate', (N * 1000) / (t1 - t0));
-  emit('putManyFillWindow', { rate: ((N - windowStart) * 1000) / (t1 - tw), values: N - windowStart });
+  emit('putManyFillWindow', { rate: ((N - windowStart) * 1000) / (t1 - tw), cpuRate: ((N - windowStart) * 1000) / (cpuNow() - cw), values: N - windowStart });
   log(`filled in ${((t1 - t0) / 1000).toFixed(1)} s; closing`);
   emit('closeAfterFill', await closeBoth(h));
 }
@@ -114,10 +125,13 @@ let h;
   // baseline taken right after each close would cancel the next open's cost out.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const before = memNow();
+  const cpuTimes = [];
   for (let r = 0; r < REOPENS; r++) {
     const t0 = performance.now();
+    const c0 = cpuNow();
     const cur = await open();
     times.push(performance.now() - t0);
+    cpuTimes.push(cpuNow() - c0);
     const after = memNow();
     deltas.push({ total: after.total - before.total, heap: after.heap - before.heap, external: after.external - before.external });
     log(`reopen ${r + 1}: ${times.at(-1).toFixed(1)} ms, +${((after.total - before.total) / 2 ** 20).toFixed(1)} MiB`);
@@ -129,7 +143,7 @@ let h;
     }
     closes.push(await closeBoth(cur));
   }
-  emit('reopen', { ms: median(times), runs: times.length, all: times });
+  emit('reopen', { ms: median(times), cpuMs: median(cpuTimes), runs: times.length, all: times });
   const byTotal = [...deltas].sort((a, b) => a.total - b.total)[deltas.length >> 1];
   emit('heapOpened', byTotal);
   if (closes.length) emit('closeNoWrites', median(closes));
@@ -167,13 +181,16 @@ let h;
   }
   emit('putRate', { rate: median(putRates), rounds: 3, perRound: 100 });
   const manyRates = [];
+  const manyCpuRates = [];
   for (let r = 0; r < 3; r++) {
     const batches = Array.from({ length: 3 }, () => Array.from({ length: BATCH }, () => value(next++)));
     const t0 = performance.now();
+    const c0 = cpuNow();
     for (const b of batches) await h.archive.putMany(b);
     manyRates.push((3 * BATCH * 1000) / (performance.now() - t0));
+    manyCpuRates.push((3 * BATCH * 1000) / (cpuNow() - c0));
   }
-  emit('putManyReopened', { rate: median(manyRates), rounds: 3, perRound: 3 * BATCH });
+  emit('putManyReopened', { rate: median(manyRates), cpuRate: median(manyCpuRates), rounds: 3, perRound: 3 * BATCH });
   emit('closeAfterPuts', await closeBoth(h));
 }
 
@@ -183,6 +200,7 @@ let h;
   let n = 0;
   const cap = LIST_SECONDS * 1000;
   const t0 = performance.now();
+  const c0 = cpuNow();
   let t = t0;
   let capped = false;
   for await (const _ of h.archive.list()) {
@@ -196,7 +214,7 @@ let h;
     }
   }
   t = performance.now();
-  emit('list', { rate: (n * 1000) / (t - t0), hashes: n, capped, capSeconds: LIST_SECONDS });
+  emit('list', { rate: (n * 1000) / (t - t0), cpuRate: (n * 1000) / (cpuNow() - c0), hashes: n, capped, capSeconds: LIST_SECONDS });
   log(`list: ${n.toLocaleString('en-US')} hashes in ${((t - t0) / 1000).toFixed(1)} s${capped ? ' (capped)' : ''}`);
 
   const ac = new AbortController();

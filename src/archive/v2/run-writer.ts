@@ -48,7 +48,12 @@ export class RunWriter {
     return this.count + this.buffer.length;
   }
 
-  async add(cell: Cell): Promise<void> {
+  /**
+   * Adds the next cell. A promise only when the cell filled a page (it is
+   * being written): a caller adding a million cells awaits one per page,
+   * not one per cell (`await` of the undefined otherwise returned still works).
+   */
+  add(cell: Cell): Promise<void> | undefined {
     if (cell.hash <= this.last) throw new Error(`run ${this.id}: cells out of order (${cell.hash} after ${this.last})`);
     this.last = cell.hash;
     this.bloom.add(cell.hash);
@@ -60,7 +65,7 @@ export class RunWriter {
       if (l.newest === null || cell.rec.storedAt > l.newest) l.newest = cell.rec.storedAt;
     }
     this.buffer.push(cell);
-    if (this.buffer.length >= PAGE_ENTRIES) await this.flush();
+    return this.buffer.length >= PAGE_ENTRIES ? this.flush() : undefined;
   }
 
   private async flush(): Promise<void> {
