@@ -17,24 +17,29 @@ export function bloomBits(count: number): number {
   return Math.max(8, Math.ceil((BLOOM_BITS_PER_ENTRY * count) / 8) * 8);
 }
 
+/** Value of each lowercase hex digit's character code (hashes are checked where they are read). */
+const HEX_VALUE = /* @__PURE__ */ (() => {
+  const t = new Uint8Array(128);
+  for (let i = 0; i < 16; i++) t['0123456789abcdef'.charCodeAt(i)] = i;
+  return t;
+})();
+
 /**
  * The eight 32-bit numbers written by the hex digits of `hash` (8k .. 8k+7),
  * for the last hash asked: a lookup asks every run's filter about one hash in
  * a row, so the hash is read once, not once per run. Read from the character
- * codes, with no substring and no parseInt.
+ * codes through a table, 16 bits at a time (no substring, no parseInt: ~3x
+ * faster, and a merge adds every entry it writes).
  */
 const words = new Float64Array(8);
 let wordsOf: string | undefined;
 function positions(hash: string): Float64Array {
   if (hash === wordsOf) return words;
-  for (let k = 0; k < 8; k++) {
-    let w = 0;
-    for (let i = 8 * k; i < 8 * k + 8; i++) {
-      const c = hash.charCodeAt(i);
-      // '0'-'9' -> 0-9, 'a'-'f' -> 10-15 (hashes are lowercase hex: checked where they are read)
-      w = w * 16 + (c <= 57 ? c - 48 : c - 87);
-    }
-    words[k] = w;
+  const v = HEX_VALUE;
+  for (let k = 0, o = 0; k < 8; k++, o += 8) {
+    const hi = (v[hash.charCodeAt(o)]! << 12) | (v[hash.charCodeAt(o + 1)]! << 8) | (v[hash.charCodeAt(o + 2)]! << 4) | v[hash.charCodeAt(o + 3)]!;
+    const lo = (v[hash.charCodeAt(o + 4)]! << 12) | (v[hash.charCodeAt(o + 5)]! << 8) | (v[hash.charCodeAt(o + 6)]! << 4) | v[hash.charCodeAt(o + 7)]!;
+    words[k] = hi * 65536 + lo;
   }
   wordsOf = hash;
   return words;
