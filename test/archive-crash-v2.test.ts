@@ -24,8 +24,8 @@ import { buildChildScript, removeChildScripts } from './support/archive-child.js
 import { indexJsonHashes, scanDisk } from './support/archive-scan.js';
 import { makeTempDir } from './support/fs-tmp.js';
 
-const MIGRATION_KILLS = 12;
-const FOLD_KILLS = 12;
+const MIGRATION_KILLS = 8;
+const FOLD_KILLS = 8;
 const V1_OBJECTS = 3000;
 
 function prng(seed: number) {
@@ -176,5 +176,5 @@ describe('crash: SIGKILL during index v2 migration, folds and merges', () => {
     } finally {
       await cleanup();
     }
-  }, 240_000);
+  }, 420_000);
 });
