@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_BACKUP, FIXTURE_STORAGE_DIR, pictureOf } from './fixtures/ccos/helpers.js';
-import { cliBuilt, runCli, tempDir } from './support/cli.js';
+import { cliBuilt, runCli, runCliAll, tempDir } from './support/cli.js';
 
 const t = tempDir('as-cli-foreign-');
 afterAll(() => t.cleanup());
@@ -58,19 +58,22 @@ function commands(): { args: string[]; input?: string }[] {
 }
 
 /** Runs every command against `store`; each must exit 3 with `code`, write no output, and leave `dir` (the store or the file's folder) unchanged. */
-function expectEveryCommandRefused(store: string, code: string, message: RegExp, watched: string) {
+async function expectEveryCommandRefused(store: string, code: string, message: RegExp, watched: string) {
   const before = pictureOf(watched);
   const list = commands();
-  for (const { args, input } of list) {
-    const r = runCli(['--store', store, ...args], { input });
+  // Side by side (each is refused before it touches anything, so none depends on another): the picture is compared
+  // once all have exited, which still catches any of them changing the store or writing an output.
+  const results = await runCliAll(list.map(({ args, input }) => ({ args: ['--store', store, ...args], input })));
+  for (const [i, { args }] of list.entries()) {
+    const r = results[i]!;
     const what = args.join(' ');
     expect(r.code, `${what}: ${r.stderr}`).toBe(3);
     expect(r.stderr, what).toMatch(new RegExp(`^archive-storage: ${code}: `));
     expect(r.stderr, what).toMatch(message);
     expect(r.stdout, what).toBe('');
-    expect(pictureOf(watched), what).toEqual(before);
-    expect(readdirSync(at('out')), what).toEqual([]);
   }
+  expect(pictureOf(watched), 'after every command').toEqual(before);
+  expect(readdirSync(at('out')), 'after every command').toEqual([]);
   // --json: the same refusal, as one JSON object.
   const json = runCli(['--store', store, '--json', 'ls']);
   expect(JSON.parse(json.stderr)).toMatchObject({ code });
@@ -96,43 +99,43 @@ beforeAll(() => {
 });
 
 describe('cli: every command refuses a store that holds foreign data, and changes nothing', () => {
-  it('a CCOS FileArchiveStorage (intents/, edges/) is FOREIGN_LAYOUT, saying to run import-ccos', () => {
+  it('a CCOS FileArchiveStorage (intents/, edges/) is FOREIGN_LAYOUT, saying to run import-ccos', async () => {
     const dir = at('ccos-storage');
     cpSync(FIXTURE_STORAGE_DIR, dir, { recursive: true });
-    expectEveryCommandRefused(dir, 'FOREIGN_LAYOUT', /holds a CCOS FileArchiveStorage \(intents\/, edges\/\), not an archive-storage store: run `archive-storage --store <new store> import-ccos .*ccos-storage`/, dir);
+    await expectEveryCommandRefused(dir, 'FOREIGN_LAYOUT', /holds a CCOS FileArchiveStorage \(intents\/, edges\/\), not an archive-storage store: run `archive-storage --store <new store> import-ccos .*ccos-storage`/, dir);
     expect(existsSync(join(dir, 'index.json'))).toBe(false);
     noBookkeeping(dir);
   }, 240_000);
 
-  it('a CCOS FileArchive (index.json a map hash -> <aa>/<bb>/<hash>.json at the root) is FOREIGN_LAYOUT', () => {
+  it('a CCOS FileArchive (index.json a map hash -> <aa>/<bb>/<hash>.json at the root) is FOREIGN_LAYOUT', async () => {
     const dir = at('ccos-file-archive');
     cpSync(join(FIXTURE_STORAGE_DIR, 'intents'), dir, { recursive: true });
-    expectEveryCommandRefused(dir, 'FOREIGN_LAYOUT', /holds a CCOS FileArchive \(index\.json maps 7 hashes/, dir);
+    await expectEveryCommandRefused(dir, 'FOREIGN_LAYOUT', /holds a CCOS FileArchive \(index\.json maps 7 hashes/, dir);
     noBookkeeping(dir);
   }, 240_000);
 
-  it('an index.json of another format is FOREIGN_LAYOUT', () => {
+  it('an index.json of another format is FOREIGN_LAYOUT', async () => {
     const dir = at('other-format');
     mkdirSync(dir);
     writeFileSync(join(dir, 'index.json'), '{"format":"someone-else/catalog","version":2,"entries":[]}');
-    expectEveryCommandRefused(dir, 'FOREIGN_LAYOUT', /an index\.json of another format \("someone-else\/catalog"/, dir);
+    await expectEveryCommandRefused(dir, 'FOREIGN_LAYOUT', /an index\.json of another format \("someone-else\/catalog"/, dir);
     noBookkeeping(dir);
   }, 240_000);
 
-  it('a store of a newer index version ("version": 99) is UNSUPPORTED_VERSION', () => {
+  it('a store of a newer index version ("version": 99) is UNSUPPORTED_VERSION', async () => {
     const dir = at('newer');
     expect(runCli(['--store', dir, 'put'], { input: '{"kept":1}' }).code).toBe(0);
     expect(runCli(['--store', dir, 'intents', 'add', '--goal', 'kept']).code).toBe(0);
     writeFileSync(join(dir, 'index.json'), '{"format":"archive-storage/index","runs":[],"version":99}');
     const names = readdirSync(dir).sort();
-    expectEveryCommandRefused(dir, 'UNSUPPORTED_VERSION', /index\.json has version 99; .*left untouched/, dir);
+    await expectEveryCommandRefused(dir, 'UNSUPPORTED_VERSION', /index\.json has version 99; .*left untouched/, dir);
     expect(readdirSync(dir).sort()).toEqual(names);
   }, 240_000);
 
-  it('a file is NOT_A_STORE', () => {
+  it('a file is NOT_A_STORE', async () => {
     const file = at('files', 'a-file');
     mkdirSync(at('files'));
     writeFileSync(file, 'not a store');
-    expectEveryCommandRefused(file, 'NOT_A_STORE', /a-file is a file, not a store/, at('files'));
+    await expectEveryCommandRefused(file, 'NOT_A_STORE', /a-file is a file, not a store/, at('files'));
   }, 240_000);
 });

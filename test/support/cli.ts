@@ -1,5 +1,5 @@
 /** Runs the BUILT CLI (`node dist/cli.js`) as a subprocess, as users do. `npm test` builds first. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,69 @@ export function runCli(args: string[], options: { input?: string | Uint8Array; e
   });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface CliCall {
+  args: string[];
+  input?: string | Uint8Array;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/**
+ * `runCli` without blocking the test: the same process, environment, stdin and
+ * 60 s limit (past it the child is killed and the call rejects, as
+ * spawnSync's timeout throws), so independent invocations can run side by side.
+ */
+export function runCliAsync(args: string[], options: Omit<CliCall, 'args'> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, 60_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) reject(new Error(`archive-storage ${args.join(' ')}: no exit within 60 s\n${stderr}`));
+      else resolve({ code: code ?? -1, stdout, stderr });
+    });
+    // A command that exits before reading its input (a refusal) closes the pipe: not an error of the test.
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/**
+ * Runs independent CLI invocations (none may depend on another's effect), at
+ * most `concurrency` at once, and resolves their results in the order given.
+ * Each one is a node process that mostly waits to start: side by side they
+ * take a fraction of the time the same calls take one after another.
+ */
+export async function runCliAll(calls: CliCall[], concurrency = 4): Promise<CliResult[]> {
+  const results: CliResult[] = new Array(calls.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < calls.length) {
+      const i = next++;
+      const { args, ...options } = calls[i]!;
+      results[i] = await runCliAsync(args, options);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, calls.length) }, lane));
+  return results;
 }
 
 export function tempDir(prefix = 'as-cli-'): { dir: string; cleanup: () => void } {
