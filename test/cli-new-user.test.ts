@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBuilt, runCli, tempDir } from './support/cli.js';
+import { cliBuilt, runCli, runCliAll, tempDir } from './support/cli.js';
 
 const t = tempDir();
 const store = join(t.dir, 'store');
@@ -38,15 +38,18 @@ describe('cli: option values', () => {
     expect(edgeLines().trim().split('\n')).toEqual([`${a}\t${b}\tDependsOn\t-0.5`, `${b}\t${a}\tBlocks\t-2.5`, `${a}\t${b}\tEnables\t1e-7`]);
   });
 
-  it('--weight refuses what is not a plain decimal a double holds exactly, and stores nothing', () => {
+  it('--weight refuses what is not a plain decimal a double holds exactly, and stores nothing', async () => {
     const before = edgeLines();
-    for (const bad of ['0x10', ' 1', '1 ', '1e-400', '1e400', '12345678901234567890', 'Infinity', 'NaN', '', '+1', '.5', '1.', '1,5', '0.1.2', 'heavy']) {
-      const r = cli(['edges', 'add', a, b, 'RelatedTo', '--weight', bad]);
+    const bads = ['0x10', ' 1', '1 ', '1e-400', '1e400', '12345678901234567890', 'Infinity', 'NaN', '', '+1', '.5', '1.', '1,5', '0.1.2', 'heavy'];
+    // Side by side: each is refused as a usage error; what the store holds is compared once all have exited.
+    const results = await runCliAll(bads.map((bad) => ({ args: ['--store', store, 'edges', 'add', a, b, 'RelatedTo', '--weight', bad] })));
+    for (const [i, bad] of bads.entries()) {
+      const r = results[i]!;
       expect(r.code, JSON.stringify(bad)).toBe(2);
       expect(r.stderr, JSON.stringify(bad)).toMatch(/^archive-storage: USAGE: --weight /);
     }
-    expect(cli(['edges', 'add', a, b, 'RelatedTo', '--weight', '12345678901234567890']).stderr).toContain('cannot be held exactly');
-    expect(cli(['edges', 'add', a, b, 'RelatedTo', '--weight', '1e-400']).stderr).toContain('underflows');
+    expect(results[bads.indexOf('12345678901234567890')]!.stderr).toContain('cannot be held exactly');
+    expect(results[bads.indexOf('1e-400')]!.stderr).toContain('underflows');
     expect(edgeLines()).toBe(before);
   });
 
@@ -131,16 +134,18 @@ describe('cli: editing the intent graph', () => {
 });
 
 describe('cli: help and typos', () => {
-  it('put --help, help put and intents --help print the command\'s own help', () => {
-    for (const [args, synopsis] of [
+  it('put --help, help put and intents --help print the command\'s own help', async () => {
+    const cases = [
       [['put', '--help'], 'archive-storage put [--ndjson] [FILE|-]'],
       [['help', 'put'], 'archive-storage put [--ndjson] [FILE|-]'],
       [['intents', '--help'], 'archive-storage intents set ID'],
       [['intents', 'ls', '-h'], 'archive-storage intents ls'],
       [['edges', '--help'], 'archive-storage edges rm FROM TO TYPE'],
       [['export', '--help'], 'SOURCE_DATE_EPOCH'],
-    ] as const) {
-      const r = runCli([...args]);
+    ] as const;
+    const results = await runCliAll(cases.map(([args]) => ({ args: [...args] })));
+    for (const [i, [args, synopsis]] of cases.entries()) {
+      const r = results[i]!;
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout, args.join(' ')).toContain(synopsis);
       expect(r.stdout, args.join(' ')).not.toContain('Global options:');

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putMemoryBound, readInput } from '../cli/io.js';
 import { canonicalize } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
-import { CLI, cliBuilt, runCli, tempDir } from './support/cli.js';
+import { CLI, cliBuilt, runCli, runCliAll, tempDir } from './support/cli.js';
 
 const t = tempDir();
 const store = join(t.dir, 'store');
@@ -53,37 +53,37 @@ describe('cli: read-only commands change nothing', () => {
     cli(['edges', 'add', id, id, 'RelatedTo', '--quiet']);
   });
 
-  it('ls, get, has, stats, verify, intents ls/show/snapshot, edges ls, export, backup leave the store byte for byte', () => {
+  it('ls, get, has, stats, verify, intents ls/show/snapshot, edges ls, export, backup leave the store byte for byte', async () => {
     const before = tree(store);
     const out = join(t.dir, 'out');
     mkdirSync(out);
     const reads = [['ls'], ['get', h], ['has', h], ['has', 'f'.repeat(64)], ['stats'], ['verify'], ['intents', 'ls'], ['intents', 'show', id],
       ['intents', 'snapshot'], ['edges', 'ls'], ['export', join(out, 'x.zip')], ['backup', join(out, 'x.json')], ['--json', 'ls']];
-    for (const args of reads) {
-      const r = cli(args);
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBeLessThanOrEqual(1);
-      expect(tree(store), args.join(' ')).toEqual(before);
-    }
+    // Side by side, as readers of one store may well be: the tree is compared once all have exited (any change by any of them shows).
+    const results = await runCliAll(reads.map((args) => ({ args: ['--store', store, ...args] })));
+    for (const [i, args] of reads.entries()) expect(results[i]!.code, `${args.join(' ')}: ${results[i]!.stderr}`).toBeLessThanOrEqual(1);
+    expect(tree(store), 'after every read').toEqual(before);
     expect(readdirSync(out).sort()).toEqual(['x.json', 'x.zip']);
   });
 
-  it('a read-only command on an empty directory creates no index, lock or writer files', () => {
+  it('a read-only command on an empty directory creates no index, lock or writer files', async () => {
     const empty = join(t.dir, 'empty');
     mkdirSync(empty);
-    for (const args of [['ls'], ['stats'], ['verify'], ['intents', 'ls'], ['edges', 'ls']]) {
-      const r = runCli(['--store', empty, ...args]);
-      expect(r.code, args.join(' ')).toBe(0);
-      expect(readdirSync(empty), args.join(' ')).toEqual([]);
-    }
+    const reads = [['ls'], ['stats'], ['verify'], ['intents', 'ls'], ['edges', 'ls']];
+    const results = await runCliAll(reads.map((args) => ({ args: ['--store', empty, ...args] })));
+    for (const [i, args] of reads.entries()) expect(results[i]!.code, args.join(' ')).toBe(0);
+    expect(readdirSync(empty), 'after every read').toEqual([]);
   });
 });
 
 describe('cli: what is and is not a store', () => {
-  it('a file given as a store is NOT_A_STORE (exit 3) and nothing is created', () => {
+  it('a file given as a store is NOT_A_STORE (exit 3) and nothing is created', async () => {
     const file = join(t.dir, 'afile');
     writeFileSync(file, 'plain text');
-    for (const args of [['ls'], ['put'], ['verify', '--repair'], ['intents', 'add', '--goal', 'g']]) {
-      const r = runCli(['--store', file, ...args], { input: '{}' });
+    const commands = [['ls'], ['put'], ['verify', '--repair'], ['intents', 'add', '--goal', 'g']];
+    const results = await runCliAll(commands.map((args) => ({ args: ['--store', file, ...args], input: '{}' })));
+    for (const [i, args] of commands.entries()) {
+      const r = results[i]!;
       expect(r.code, args.join(' ')).toBe(3);
       expect(r.stderr).toMatch(/^archive-storage: NOT_A_STORE: .*afile is a file, not a store/);
       expect(r.stderr).not.toContain('ENOTDIR');
@@ -101,11 +101,13 @@ describe('cli: what is and is not a store', () => {
     expect(runCli(['--store', db, 'ls']).stderr).toContain(`give --store sqlite:${db}`);
   });
 
-  it('a store that does not exist is STORE_NOT_FOUND (exit 1) for reads and edits, and is not created', () => {
+  it('a store that does not exist is STORE_NOT_FOUND (exit 1) for reads and edits, and is not created', async () => {
     const missing = join(t.dir, 'nope');
-    for (const args of [['ls'], ['get', 'a'.repeat(64)], ['rm', 'a'.repeat(64)], ['gc'], ['verify', '--repair'], ['export', join(t.dir, 'n.zip')],
-      ['intents', 'set', 'x', '--status', 'Failed'], ['edges', 'add', 'a', 'b', 'Blocks'], ['edges', 'ls']]) {
-      const r = runCli(['--store', missing, ...args]);
+    const commands = [['ls'], ['get', 'a'.repeat(64)], ['rm', 'a'.repeat(64)], ['gc'], ['verify', '--repair'], ['export', join(t.dir, 'n.zip')],
+      ['intents', 'set', 'x', '--status', 'Failed'], ['edges', 'add', 'a', 'b', 'Blocks'], ['edges', 'ls']];
+    const results = await runCliAll(commands.map((args) => ({ args: ['--store', missing, ...args] })));
+    for (const [i, args] of commands.entries()) {
+      const r = results[i]!;
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr, args.join(' ')).toMatch(/^archive-storage: STORE_NOT_FOUND: no store at directory .*nope: it does not exist/);
     }
