@@ -15,7 +15,14 @@ import { KeyedMutex } from '../src/internal/mutex.js';
 
 /** Options of {@link memoryAdapter}. */
 export interface MemoryAdapterOptions {
-  /** Share one store between several adapter instances (like two tabs on one origin). */
+  /**
+   * Share one store between several adapter instances (like two tabs on one
+   * origin). The adapter installs its own `set`, `delete` and `clear` on this
+   * Map (not enumerable; they call the Map's) to keep the keys grouped for
+   * `list`, so the Map can still be changed directly, as tests do; a frozen
+   * Map, or one with such methods of its own, works too, with `list`
+   * filtering every key.
+   */
   store?: Map<string, Uint8Array>;
 }
 
