@@ -322,8 +322,11 @@ describe(`indexeddb adapter in ${engineName}`, () => {
   it('lock gives LOCK_TIMEOUT when held too long and ABORTED when its signal aborts', async () => {
     const { adapter } = adapterFor('lock');
     let release!: () => void;
-    const held = adapter.lock!('compact', () => new Promise<void>((r) => (release = r)));
-    await new Promise((r) => setTimeout(r, 10));
+    let entered!: () => void;
+    const holding = new Promise<void>((r) => (entered = r));
+    const held = adapter.lock!('compact', () => new Promise<void>((r) => ((release = r), entered())));
+    // Until the holder is inside its callback (a fixed 10 ms was not always enough in WebKit under load).
+    await holding;
     expect(await codeOf(adapter.lock!('compact', async () => 1, { timeoutMs: 50 }))).toBe('LOCK_TIMEOUT');
     const ctl = new AbortController();
     const waiting = adapter.lock!('compact', async () => 1, { signal: ctl.signal });

@@ -221,8 +221,10 @@ describe('sqlite adapter', () => {
       const a = await sqliteAdapter({ file, lockTtlMs: 300 });
       const b = await sqliteAdapter({ file, lockTtlMs: 300 });
       let release!: () => void;
-      const held = a.lock!('L', () => new Promise<void>((r) => (release = r)));
-      await new Promise((r) => setTimeout(r, 20));
+      let entered!: () => void;
+      const holding = new Promise<void>((r) => (entered = r));
+      const held = a.lock!('L', () => new Promise<void>((r) => ((release = r), entered())));
+      await holding; // a fixed 20 ms before was a guess that the lease had been taken
       // a renews its lease while it holds it, so waiting past the TTL is still not enough.
       expect(await codeOf(b.lock!('L', async () => 1, { timeoutMs: 500 }))).toBe('LOCK_TIMEOUT');
       release();
