@@ -10,8 +10,8 @@
  * objects on disk (every put the child saw return among them) and verify is clean.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpSync, existsSync, rmSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nodeFsAdapter } from '../adapters/node-fs/index.js';
@@ -146,7 +146,8 @@ describe('crash: SIGKILL during index v2 migration, folds and merges', () => {
       const v1 = await writeV1Archive(template);
       for (let round = 0; round < MIGRATION_KILLS; round++) {
         const dir = join(base, `m${round}`);
-        await cp(template, dir, { recursive: true });
+        // cpSync: fs.promises.cp of the 3,000-file template took over half of this test's time (6.2 s vs 2.1 s a copy).
+        cpSync(template, dir, { recursive: true });
         // Kills land while the migration writes its pieces (0-40 ms after the first appears), or just after.
         const run = await runAndKill(script, dir, `m${round}`, Math.floor(random() * 40), 'pieces');
         const root = await readFile(join(dir, 'index.json'));
@@ -161,7 +162,7 @@ describe('crash: SIGKILL during index v2 migration, folds and merges', () => {
         const pieces = await readdir(join(dir, 'index')).catch(() => [] as string[]);
         if (doc.version === 1 && pieces.length > 0) outcomes.leftoverPieces++;
         await checkAfterKill(dir, new Set(run.returned), `migration round ${round}`);
-        await rm(dir, { recursive: true, force: true });
+        rmSync(dir, { recursive: true, force: true });
       }
       const dir = join(base, 'folds');
       await mkdir(dir);
