@@ -39,6 +39,7 @@ import { assertValidKey, type AdapterCapabilities, type StorageAdapter, type Ver
 import { defineAdapter } from '../../src/adapter/define.js';
 import { BackendError, ClosedError, ConditionalWritesUnsupportedError, InvalidArgumentError, throwIfAborted } from '../../src/errors.js';
 import { sleep } from '../../src/internal/abort.js';
+import { bytesEqual } from '../../src/internal/bytes.js';
 import { KeyedMutex } from '../../src/internal/mutex.js';
 import { forEachSettled } from '../../src/internal/pool.js';
 import { randomId } from '../../src/internal/random-id.js';
@@ -295,7 +296,7 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
       // 412 (AWS: 404 for If-Match on a missing key; RGW: 412).
       if (res.status === 412 || res.status === 409 || (res.status === 404 && expected !== null && parseS3Error(decode(res.body))?.code !== 'NoSuchBucket')) {
         const now = await readVersioned(key, signal);
-        return now && sameBytes(now.bytes, bytes) ? now.version : null;
+        return now && bytesEqual(now.bytes, bytes) ? now.version : null;
       }
       throw http.failure(res, `swap ${key}`);
     }
@@ -524,12 +525,6 @@ function etagOf(res: S3Response): string | undefined {
   const raw = res.headers.get('etag');
   if (!raw) return undefined;
   return raw.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 const decoder = new TextDecoder();

@@ -12,6 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StorageAdapter } from '../adapter/contract.js';
 import { isArchiveStorageError } from '../errors.js';
+import { bytesEqual } from '../internal/bytes.js';
 import { expectCode } from './expect-code.js';
 
 export interface ConformanceHarness {
@@ -437,10 +438,4 @@ export function runAdapterConformance(
       expect(['strict', 'relaxed', 'none']).toContain(a.capabilities.durability);
     });
   });
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
