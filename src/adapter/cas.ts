@@ -69,6 +69,20 @@ export function casLockName(key: string): string {
 /** Mutexes of the single-writer mode, per adapter (two handles on one adapter share them). */
 const singleWriterLocks = new WeakMap<StorageAdapter, KeyedMutex>();
 
+/** True when `adapter` has a lock that excludes other processes or tabs. */
+function canLock(adapter: StorageAdapter): boolean {
+  return Boolean(adapter.capabilities?.locking && adapter.lock);
+}
+
+/**
+ * True when shared keys of `adapter` change by its own compare-and-swap: it
+ * declares `compareAndSwap` and has no lock (with a lock, changes are made
+ * under it instead). The archive's index root and references decide alike.
+ */
+export function swapsNatively(adapter: StorageAdapter): boolean {
+  return Boolean(adapter.capabilities?.compareAndSwap && adapter.swap && adapter.readVersioned) && !canLock(adapter);
+}
+
 /**
  * The compare-and-swap of `adapter`, derived once; see the module doc.
  * Throws `ConditionalWritesUnsupportedError` when the adapter has neither
@@ -88,11 +102,8 @@ export function compareAndSwapOf(adapter: StorageAdapter, options: CompareAndSwa
   if (!adapter || typeof adapter.read !== 'function' || typeof adapter.write !== 'function') {
     throw new InvalidArgumentError('compareAndSwapOf needs a StorageAdapter');
   }
-  const caps = adapter.capabilities ?? ({} as StorageAdapter['capabilities']);
-  const canLock = Boolean(caps.locking && adapter.lock);
-  const canSwap = Boolean(caps.compareAndSwap && adapter.swap && adapter.readVersioned);
-  if (canSwap && !canLock) return nativeCas(adapter);
-  if (canLock) return lockedCas(adapter, 'lock', (key, fn, signal) => adapter.lock!(casLockName(key), fn, { signal, timeoutMs: options.lockTimeoutMs }));
+  if (swapsNatively(adapter)) return nativeCas(adapter);
+  if (canLock(adapter)) return lockedCas(adapter, 'lock', (key, fn, signal) => adapter.lock!(casLockName(key), fn, { signal, timeoutMs: options.lockTimeoutMs }));
   if (options.singleWriter) {
     let mutex = singleWriterLocks.get(adapter);
     if (!mutex) singleWriterLocks.set(adapter, (mutex = new KeyedMutex()));

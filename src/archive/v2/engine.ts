@@ -23,6 +23,7 @@
  */
 import type { StorageAdapter } from '../../adapter/contract.js';
 import { deleteEach } from '../../adapter/batch.js';
+import { swapsNatively } from '../../adapter/cas.js';
 import { ConflictError, CorruptIndexError } from '../../errors.js';
 import { sha256Hex } from '../../hash.js';
 import { mapLimit } from '../../internal/pool.js';
@@ -99,8 +100,7 @@ export class IndexEngine {
 
   constructor(private readonly o: EngineOptions) {
     this.cache = new PageCache(o.cacheBytes);
-    const a = o.adapter;
-    this.swaps = Boolean(a.capabilities.compareAndSwap && a.swap && a.readVersioned && !(a.capabilities.locking && a.lock));
+    this.swaps = swapsNatively(o.adapter);
   }
 
   /** What a change computed from the current root is based on. */
