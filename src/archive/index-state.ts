@@ -17,6 +17,7 @@
  * @module
  */
 import { deleteEach } from '../adapter/batch.js';
+import { keepFoldedSegments } from './change-log.js';
 import { refuseForeignLayout } from '../ccos/detect.js';
 import { ConflictError, CorruptIndexError, throwIfAborted, UnsupportedVersionError } from '../errors.js';
 import { sleep } from '../internal/abort.js';
@@ -336,7 +337,11 @@ export class IndexState {
     const folded = await this.fold(segments, signal, trust);
     await this.engine.writeFold(folded.changes, signal);
     // From here on the runs hold everything; a failed delete only leaves a segment to fold again.
-    await deleteEach(this.settings.adapter, folded.settled, this.settings.concurrency);
+    // The change log gets its copies first, so a listener finds each segment in one place or the other.
+    const settled = new Set(folded.settled);
+    const { adapter, now, changeRetentionMs, concurrency } = this.settings;
+    await keepFoldedSegments(adapter, segments.filter((s) => settled.has(s.key)), now(), changeRetentionMs, concurrency, signal);
+    await deleteEach(adapter, folded.settled, concurrency);
     for (const key of folded.settled) {
       this.completed.delete(key);
       this.ownSegments.delete(key);

@@ -109,6 +109,21 @@ export function segmentKey(time: number, writer: string, seq: number): string {
   return `${JOURNAL_PREFIX}${t}-${writer}-${String(seq).padStart(8, '0')}.log`;
 }
 
+/**
+ * Prefix of the change log (format.md, "Change log v1"): folded journal
+ * segments kept for a while under the same name, and reference change
+ * segments, so that a listener that was away can catch up.
+ */
+export const CHANGES_PREFIX = 'changes/';
+
+/** A change log segment key; groups: time (ms, 15 digits), writer id, sequence number. */
+export const CHANGE_KEY_PATTERN = /^changes\/(\d{15})-([0-9a-z]{1,32})-(\d{1,12})\.log$/;
+
+/** The change log key that keeps the journal segment `segmentKey` once it is folded. */
+export function changeKeyOfSegment(segmentKey: string): string {
+  return CHANGES_PREFIX + segmentKey.slice(JOURNAL_PREFIX.length);
+}
+
 /** Prefix under which verify({ repair }) moves corrupt objects. */
 export const QUARANTINE_PREFIX = 'quarantine/';
 

@@ -18,6 +18,8 @@ export interface ArchiveSettings {
   readonly graceMs: number;
   readonly lockTimeoutMs: number;
   readonly concurrency: number;
+  /** How long folded segments stay in the change log (0: not kept). */
+  readonly changeRetentionMs: number;
 }
 
 const DEFAULTS = {
@@ -25,6 +27,7 @@ const DEFAULTS = {
   pendingGraceMs: 60_000,
   lockTimeoutMs: 30_000,
   concurrency: 16,
+  changeRetentionMs: 3_600_000,
 };
 
 /** Refuses what cannot be an adapter or a numeric option, before anything touches storage. */
@@ -32,9 +35,9 @@ export function checkOpenArguments(adapter: StorageAdapter, options: OpenArchive
   if (!adapter || typeof adapter.read !== 'function' || typeof adapter.list !== 'function') {
     throw new InvalidArgumentError('openArchive needs a StorageAdapter (e.g. memoryAdapter() or nodeFsAdapter({ dir }))');
   }
-  for (const k of ['compactAfter', 'pendingGraceMs', 'lockTimeoutMs', 'concurrency'] as const) {
+  for (const k of ['compactAfter', 'pendingGraceMs', 'lockTimeoutMs', 'concurrency', 'changeRetentionMs'] as const) {
     const v = options[k];
-    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= (k === 'pendingGraceMs' ? 0 : 1))) {
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= (k === 'pendingGraceMs' || k === 'changeRetentionMs' ? 0 : 1))) {
       throw new InvalidArgumentError(`openArchive option ${k} must be a positive number, got ${String(v)}`);
     }
   }
@@ -50,5 +53,6 @@ export function resolveSettings(adapter: StorageAdapter, options: OpenArchiveOpt
     graceMs: options.pendingGraceMs ?? DEFAULTS.pendingGraceMs,
     lockTimeoutMs: options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
     concurrency: Math.floor(options.concurrency ?? DEFAULTS.concurrency),
+    changeRetentionMs: options.changeRetentionMs ?? DEFAULTS.changeRetentionMs,
   };
 }

@@ -31,6 +31,13 @@ export interface OpenArchiveOptions extends ArchiveCallOptions {
    * segment kept. Older unsettled lines are void (their writer died).
    */
   pendingGraceMs?: number;
+  /**
+   * How long (ms, default 3 600 000: one hour) folded journal segments and
+   * reference changes stay in the change log (`changes/`), so that a listener
+   * of `changes()` that was away catches up from its position. 0 keeps none:
+   * listeners then only see what is still in the journal.
+   */
+  changeRetentionMs?: number;
   /** How long to wait for the adapter's index lock (default 30 000 ms). */
   lockTimeoutMs?: number;
   /** Backend calls kept in flight by scans, verify and batch checks (default 16). */

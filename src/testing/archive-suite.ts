@@ -344,7 +344,12 @@ export function runArchiveConformance(
         expect(stored.get(h)).toEqual({ hash: h, path: objectKey(h), size: canonicalBytes(sampleValues(40)[hashes.indexOf(h)]).byteLength, storedAt: t.now() });
       }
       const keys = await collect(adapter.list(''));
-      expect(keys.filter((k) => !k.startsWith('objects/') && !k.startsWith('index/'))).toEqual([INDEX_KEY]);
+      expect(keys.filter((k) => !k.startsWith('objects/') && !k.startsWith('index/') && !k.startsWith('changes/'))).toEqual([INDEX_KEY]);
+      // The folded segments stay readable in the change log (format.md, "Change log v1"), line for line.
+      const kept = keys.filter((k) => k.startsWith('changes/'));
+      expect(kept.length).toBeGreaterThan(0);
+      const lines = (await Promise.all(kept.map(async (k) => dec.decode(await adapter.read(k)).trim().split('\n')))).flat();
+      expect(lines.filter((l) => / put [0-9a-f]{64} /.test(l))).toHaveLength(41);
       await expectCode(archive.put(1), 'CLOSED');
       await expectCode(archive.get(hashes[0]!), 'CLOSED');
       await archive.close(); // twice is fine
