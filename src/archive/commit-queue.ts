@@ -22,6 +22,7 @@ import { throwIfAborted } from '../errors.js';
 import { abortable, abortErrorOf } from '../internal/abort.js';
 import { Batcher } from '../internal/batcher.js';
 import { deferred, type Deferred } from '../internal/deferred.js';
+import { mapLimit } from '../internal/pool.js';
 import { monotonicNow } from '../platform.js';
 import type { IndexRecord } from './index-file.js';
 import type { IndexState } from './index-state.js';
@@ -122,34 +123,51 @@ export class CommitQueue {
     const items = [...unique.values()];
     const { atomicBatch, batchHeadFirst } = this.adapter.capabilities;
     if ((atomicBatch || batchHeadFirst) && this.adapter.writeMany) return this.commitPutsInOneBatch(items);
-    const present = await hasEach(this.adapter, items.map((it) => objectKey(it.hash)), this.settings.concurrency);
-    const existing = items.filter((_, i) => present[i]);
-    const seen = new Map<string, IndexRecord | undefined>();
-    const found = await this.lookup(existing.map((it) => it.hash));
-    existing.forEach((it, i) => seen.set(it.hash, found[i]));
-    const toWrite: PutItem[] = [];
-    const toIndex: PutItem[] = [];
-    items.forEach((it, i) => {
-      if (!present[i]) {
-        toWrite.push(it);
-        toIndex.push(it);
-      } else if (!seen.get(it.hash)) toIndex.push(it); // an orphan: adopt it
-    });
-    if (toIndex.length === 0) return;
-    const records = this.putRecords(toIndex);
+    const { seen, toWrite } = await this.notYetStored(items);
+    if (toWrite.length === 0) return;
+    const records = this.putRecords(toWrite);
     const started = monotonicNow();
     const segment = await this.state.writeSegment(records);
-    if (toWrite.length === 1 && this.adapter.create) {
-      await this.adapter.create(objectKey(toWrite[0]!.hash), toWrite[0]!.bytes);
-    } else if (toWrite.length > 0) {
-      await writeBatch(
-        this.adapter,
-        toWrite.map((it) => ({ key: objectKey(it.hash), bytes: it.bytes })),
-      );
-    }
+    await this.storeObjects(toWrite);
     this.state.completed.add(segment);
     await this.rejournalIfSlow(started, records);
     this.indexPuts(records, seen);
+  }
+
+  /**
+   * Of `items`, what the batch must write: every value this handle does not
+   * index, and those it indexes whose object is gone (another process may have
+   * deleted it). Only the indexed ones are asked about: for a value nobody
+   * indexes, asking costs a request (a HEAD on S3) to learn what writing it
+   * learns too, since writing identical bytes again is harmless (and adopts an
+   * orphan, if one is there).
+   */
+  private async notYetStored(items: PutItem[]): Promise<{ seen: Map<string, IndexRecord | undefined>; toWrite: PutItem[] }> {
+    const found = await this.lookup(items.map((it) => it.hash));
+    const seen = new Map<string, IndexRecord | undefined>();
+    items.forEach((it, i) => seen.set(it.hash, found[i]));
+    const known = items.filter((it) => seen.get(it.hash));
+    const present = await hasEach(this.adapter, known.map((it) => objectKey(it.hash)), this.settings.concurrency);
+    const missing = new Set(known.filter((_, i) => !present[i]));
+    return { seen, toWrite: items.filter((it) => !seen.get(it.hash) || missing.has(it)) };
+  }
+
+  /**
+   * Writes the objects of a put batch after its journal segment. Where the
+   * adapter creates atomically (S3's `If-None-Match: *`), by `create`: an
+   * object already there, whoever wrote it, is left exactly as it is, in one
+   * request either way.
+   */
+  private async storeObjects(items: readonly PutItem[]): Promise<void> {
+    if (this.adapter.create && this.adapter.capabilities.create) {
+      const create = this.adapter.create.bind(this.adapter);
+      await mapLimit(items, this.settings.concurrency, (it) => create(objectKey(it.hash), it.bytes));
+    } else {
+      await writeBatch(
+        this.adapter,
+        items.map((it) => ({ key: objectKey(it.hash), bytes: it.bytes })),
+      );
+    }
   }
 
   /** What the index holds for `hashes` (through the engine: a damaged piece is rebuilt when auto-repair is on). */
@@ -195,13 +213,7 @@ export class CommitQueue {
    * harmless and, at worst, adopts an orphan.
    */
   private async commitPutsInOneBatch(items: PutItem[]): Promise<void> {
-    const found = await this.lookup(items.map((it) => it.hash));
-    const seen = new Map<string, IndexRecord | undefined>();
-    items.forEach((it, i) => seen.set(it.hash, found[i]));
-    const known = items.filter((it) => seen.get(it.hash));
-    const present = await hasEach(this.adapter, known.map((it) => objectKey(it.hash)), this.settings.concurrency);
-    const missing = new Set(known.filter((_, i) => !present[i]));
-    const toWrite = items.filter((it) => !seen.get(it.hash) || missing.has(it));
+    const { seen, toWrite } = await this.notYetStored(items);
     if (toWrite.length === 0) return;
     const records = this.putRecords(toWrite);
     const started = monotonicNow();
