@@ -107,6 +107,8 @@ export interface FoldResult {
 interface Touch {
   put?: { size: number; storedAt: number };
   check: boolean;
+  /** A delete line names it: its presence is asked whatever the index holds. */
+  del?: boolean;
 }
 
 /** Folds `segments` over the index `lookup` reads (see the module comment for the rules); the index itself is not touched. */
@@ -124,18 +126,24 @@ export async function foldSegments(input: FoldInput): Promise<FoldResult> {
         if (!own) t.check = true;
       } else {
         t.check = true; // a delete is always confirmed against the object
+        t.del = true;
       }
     }
   }
 
-  const toCheck = [...touched.entries()].filter(([, t]) => t.check).map(([h]) => h);
+  const hashes = [...touched.keys()];
+  const bases = await input.lookup(hashes);
+  // A put line of a hash the index already holds (and no delete line) changes nothing whether or
+  // not its object is there, so it is not asked about: with several writers on S3 each fold would
+  // otherwise send a HEAD for every line of the others' segments that it has already folded.
+  const toCheck = hashes.filter((h, i) => {
+    const t = touched.get(h)!;
+    return t.check && (t.del || !bases[i]);
+  });
   const presence = new Map<string, boolean>();
   const found = await hasEach(adapter, toCheck.map(objectKey), input.concurrency, { signal });
   toCheck.forEach((h, i) => presence.set(h, found[i]!));
   const isPresent = (h: string) => presence.get(h) ?? true;
-
-  const hashes = [...touched.keys()];
-  const bases = await input.lookup(hashes);
   const changes = new Map<string, FoldChange>();
   const needSize: string[] = [];
   hashes.forEach((h, i) => {
