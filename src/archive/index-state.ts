@@ -33,6 +33,7 @@ import type { ArchiveSettings } from './settings.js';
 import { decodeRootDocument, isV2Document, type Root } from './v2/codec.js';
 import { EMPTY_ROOT, IndexEngine } from './v2/engine.js';
 import { migrateV1 } from './v2/migrate.js';
+import { MissingPieceError } from './v2/run-reader.js';
 import { IndexView } from './view.js';
 
 /** Length of a handle's writer id in segment keys (the key pattern accepts 1 to 32 of `[0-9a-z]`). */
@@ -269,6 +270,9 @@ export class IndexState {
             await this.cleanupOnce(signal);
           } catch (e) {
             if (!(e instanceof CorruptIndexError) || !this.settings.autoRepair) throw e;
+            // Without a lock a piece goes missing when another writer merged its run away and
+            // committed a new root: that is a lost race, retried from the new root, not damage.
+            if (e instanceof MissingPieceError && (await this.rootMoved(signal))) throw rootMovedConflict(e);
             await this.rebuildLocked(signal);
           }
         }, signal),
@@ -292,6 +296,13 @@ export class IndexState {
         await sleep(Math.random() * Math.min(2000, ROOT_BACKOFF_MS * 2 ** attempt), signal);
       }
     }
+  }
+
+  /** True when the stored root is no longer the one this handle works from (swapping adapters only). */
+  private async rootMoved(signal?: AbortSignal): Promise<boolean> {
+    if (!this.engine.swaps) return false;
+    const stored = await this.engine.readIndex(signal);
+    return stored !== undefined && !this.engine.isCurrent(stored.bytes);
   }
 
   /** Compaction as housekeeping: a failure (lock busy, backend hiccup) is retried after more writes. Call inside `serialised`. */
@@ -380,6 +391,11 @@ export class IndexState {
       signal,
     });
   }
+}
+
+/** The conflict {@link IndexState.compact} retries when a piece vanished because the root moved on. */
+function rootMovedConflict(cause: MissingPieceError): ConflictError {
+  return new ConflictError(INDEX_KEY, `${INDEX_KEY} was changed by another writer while this one compacted (${cause.message}); read it again and retry`, { cause });
 }
 
 /** True for the conflict of a root swap lost to another writer. */
