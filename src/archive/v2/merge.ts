@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { abortErrorOf } from '../../internal/abort.js';
 import type { Cell } from './codec.js';
 
 /** Cells handed out per batch by a merge, about one page. */
@@ -226,18 +227,19 @@ export function mergeCells(streams: readonly AsyncIterable<Cell>[]): CellStream 
  * starts the stream at `at`; when it fails and `retry(error, attempt)`
  * resolves true (say, a piece was merged away and a newer root was adopted),
  * it is opened again after the last hash given, and the caller never sees
- * the seam. Otherwise the error goes to the caller.
+ * the seam. Otherwise the error goes to the caller. Batches pass through
+ * as they are (no await per cell).
  */
-export function resumable(
+export function resumable<C extends Cell = Cell>(
   from: string,
-  open: (at: string, inclusive: boolean) => CellStream,
+  open: (at: string, inclusive: boolean) => CellStream<C>,
   retry: (error: unknown, attempt: number) => Promise<boolean>,
-): CellStream {
+): CellStream<C> {
   let at = from;
   let inclusive = true;
-  let cur: CellStream | undefined;
+  let cur: CellStream<C> | undefined;
   let attempt = 0;
-  const pull = async (): Promise<Cell[] | undefined> => {
+  const pull = async (): Promise<C[] | undefined> => {
     for (;;) {
       cur ??= open(at, inclusive);
       try {
@@ -254,5 +256,79 @@ export function resumable(
       }
     }
   };
-  return new BatchStream(pull, () => cur?.return());
+  return new BatchStream<C>(pull, () => cur?.return());
+}
+
+/**
+ * Calls `f` on every cell of `stream`, in order, awaiting only what `f`
+ * returns as a promise (a run writer's `add` does only when a page is full):
+ * a merge of a million cells then costs one await per page, not per cell.
+ */
+export async function forEachCell<C extends Cell>(stream: CellStream<C>, f: (cell: C) => Promise<unknown> | void): Promise<void> {
+  let done = false;
+  try {
+    for (let b = await stream.nextBatch(); b !== undefined; b = await stream.nextBatch()) {
+      for (const c of b) {
+        const p = f(c);
+        if (p) await p;
+      }
+    }
+    done = true;
+  } finally {
+    if (!done) await stream.return();
+  }
+}
+
+/**
+ * `stream`'s cells mapped by `f`, as a plain async iterator: a cell is
+ * answered from the batch in hand (one settled promise, no generator step),
+ * so a `for await` over a million entries pays one real await per batch.
+ * `signal` is checked before every item: an aborted listing rejects with
+ * `ABORTED` and releases the stream.
+ */
+export function mapCells<C extends Cell, T>(stream: CellStream<C>, f: (cell: C) => T, signal?: AbortSignal): AsyncIterableIterator<T> {
+  let buf: C[] = [];
+  let pos = 0;
+  let ended = false;
+  const end = (): Promise<IteratorResult<T>> => {
+    buf = [];
+    pos = 0;
+    if (ended) return Promise.resolve(DONE);
+    ended = true;
+    return stream.return().then(() => DONE);
+  };
+  const it: AsyncIterableIterator<T> = {
+    [Symbol.asyncIterator]: () => it,
+    next(): Promise<IteratorResult<T>> {
+      if (ended) return Promise.resolve(DONE);
+      if (signal?.aborted) {
+        const e = abortErrorOf(signal);
+        return end().then(() => Promise.reject(e));
+      }
+      try {
+        if (pos < buf.length) return Promise.resolve({ done: false, value: f(buf[pos++]!) });
+      } catch (e) {
+        return end().then(() => Promise.reject(e));
+      }
+      return stream.nextBatch().then(
+        (b) => {
+          if (b === undefined) {
+            ended = true;
+            buf = [];
+            return DONE;
+          }
+          buf = b;
+          pos = 1;
+          return { done: false, value: f(b[0]!) };
+        },
+        (e: unknown) => {
+          ended = true;
+          buf = [];
+          throw e;
+        },
+      );
+    },
+    return: end,
+  };
+  return it;
 }
