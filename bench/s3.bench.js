@@ -260,12 +260,6 @@ function rawClient(gw) {
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`raw PUT ${res.status}`);
     },
-    /** HEAD of a key that is not there (what the archive asks before it writes a value): 404. */
-    head: async (prefix, key) => {
-      const res = await client.fetch(url(prefix, key), { method: 'HEAD' });
-      await res.arrayBuffer();
-      if (res.status !== 404 && res.status !== 200) throw new Error(`raw HEAD ${res.status}`);
-    },
     /** PUT with If-None-Match: * (what the adapter's create sends). */
     create: async (prefix, row) => {
       const res = await client.fetch(url(prefix, row.key), { method: 'PUT', body: row.bytes, headers: { 'if-none-match': '*' } });
@@ -331,14 +325,13 @@ async function archiveRows(gw, raw, options) {
   const batches = [
     { name: `raw aws4fetch PUT, ${IN_FLIGHT} in flight (same canonical bytes)`, ops: BATCH, fn: (r) => pool(many.get(r).rows, IN_FLIGHT, (row) => raw.put('raw-archive', row)) },
     {
-      name: `raw aws4fetch HEAD (404) ${IN_FLIGHT} in flight, PUT a segment, PUT ${IN_FLIGHT} in flight (putMany's requests)`,
+      name: `raw aws4fetch PUT a segment, conditional PUT ${IN_FLIGHT} in flight (putMany's requests)`,
       ops: BATCH,
       same: true,
       fn: async (r) => {
         const rows = many.get(r).rows;
-        await pool(rows, IN_FLIGHT, (row) => raw.head('raw-archive-requests', row.key));
         await raw.put('raw-archive-requests', line(rows[0]));
-        await pool(rows, IN_FLIGHT, (row) => raw.put('raw-archive-requests', row));
+        await pool(rows, IN_FLIGHT, (row) => raw.create('raw-archive-requests', row));
       },
     },
     { name: `archive putMany (${BATCH})`, ops: BATCH, counter, fn: (r) => archive.putMany(many.get(r).values), vs: 0, floor: 1, aim: AIMS.putMany },
@@ -347,12 +340,11 @@ async function archiveRows(gw, raw, options) {
   const puts = [
     { name: 'raw aws4fetch PUT (same canonical bytes)', ops: SINGLES, step: (r, k) => raw.put('raw-archive', singles.get(r).rows[k]) },
     {
-      name: "raw aws4fetch HEAD (404), PUT a line, conditional PUT, in turn (put's requests)",
+      name: "raw aws4fetch PUT a line, conditional PUT, in turn (put's requests)",
       ops: SINGLES,
       same: true,
       step: async (r, k) => {
         const row = singles.get(r).rows[k];
-        await raw.head('raw-archive-requests', row.key);
         await raw.put('raw-archive-requests', line(row));
         await raw.create('raw-archive-requests', row);
       },
