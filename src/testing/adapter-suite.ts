@@ -305,7 +305,8 @@ export function runAdapterConformance(
       if (!a.deleteMany) return;
       await a.deleteMany([]);
       const keys = Array.from({ length: 300 }, (_, i) => `dm/${i % 7}/${i}`);
-      for (const key of keys) await a.write(key, bytesOf(key));
+      // 30 writes in flight at a time: 300 one after the other took seconds on S3 and IndexedDB.
+      for (let i = 0; i < keys.length; i += 30) await Promise.all(keys.slice(i, i + 30).map((key) => a.write(key, bytesOf(key))));
       const doomed = keys.filter((_, i) => i % 3 !== 0);
       // Missing keys and duplicates are no-ops.
       await a.deleteMany([...doomed, doomed[0]!, 'dm/none/here']);
@@ -322,7 +323,8 @@ export function runAdapterConformance(
       expect(Boolean(a.hasMany)).toBe(Boolean(a.capabilities.hasMany));
       if (!a.hasMany) return;
       expect(await a.hasMany([])).toEqual([]);
-      for (let i = 0; i < 300; i += 3) await a.write(`hm/${i % 5}/${i}`, bytesOf(`v${i}`));
+      const stored = Array.from({ length: 100 }, (_, n) => 3 * n);
+      for (let i = 0; i < stored.length; i += 30) await Promise.all(stored.slice(i, i + 30).map((k) => a.write(`hm/${k % 5}/${k}`, bytesOf(`v${k}`))));
       const keys = Array.from({ length: 300 }, (_, i) => `hm/${i % 5}/${i}`);
       // Duplicates and a prefix of a present key (not itself a key) are answered too.
       keys.push('hm/0/0', 'hm/0', 'hm/3/3', 'nothing/here');
