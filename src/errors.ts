@@ -32,7 +32,8 @@ export type ErrorCode =
   | 'CONDITIONAL_WRITES_UNSUPPORTED'
   | 'STORAGE_CLEARED'
   | 'DEPENDENCY_MISSING'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'CHANGES_TRIMMED';
 
 /** Codes of {@link HostileBundleError}: one per way a bundle can be hostile or broken. */
 export type HostileBundleCode =
@@ -307,6 +308,23 @@ export class DependencyMissingError extends ArchiveStorageError {
 export class ClosedError extends ArchiveStorageError {
   constructor(message: string, options?: ErrorOptions) {
     super('CLOSED', message, options);
+  }
+}
+
+/**
+ * A change-events position (`archive.changes({ since })`) is older than the
+ * change log keeps: changes after it may have been trimmed. Re-read what you
+ * need (`list`, `refs.list`) and resume from `'now'`. `position` is the one
+ * refused; `retainedMs` the retention it was judged by.
+ */
+export class ChangesTrimmedError extends ArchiveStorageError {
+  readonly position: string;
+  readonly retainedMs: number;
+
+  constructor(position: string, retainedMs: number, message: string, options?: ErrorOptions) {
+    super('CHANGES_TRIMMED', message, options);
+    this.position = position;
+    this.retainedMs = retainedMs;
   }
 }
 

@@ -19,6 +19,8 @@ import { canonicalBytes, type JsonValue } from '../json/canonical.js';
 import { ClosedError, CorruptIndexError, CorruptObjectError, InvalidArgumentError, InvalidJsonError, NotFoundError, throwIfAborted } from '../errors.js';
 import { sha256HexAsync } from '../hash.js';
 import { openReferences, type References } from '../refs/index.js';
+import { ChangeHub } from '../changes/hub.js';
+import type { ArchiveChange, ChangesOptions, WatchOptions } from '../changes/types.js';
 import { CommitQueue } from './commit-queue.js';
 import { assertCanonicalBytes, assertHash } from './hash-args.js';
 import { IndexState } from './index-state.js';
@@ -73,16 +75,43 @@ class Archive implements ContentArchive {
   private closing = false;
   private closed = false;
   private refsHandle: References | undefined;
+  private readonly hub: ChangeHub;
 
   constructor(readonly settings: ArchiveSettings) {
     this.adapter = settings.adapter;
     this.state = new IndexState(settings);
     this.commits = new CommitQueue(settings, this.state);
+    const { adapter, now, changeRetentionMs, concurrency } = settings;
+    this.hub = new ChangeHub({ adapter, now, retentionMs: changeRetentionMs, concurrency, channel: `archive-storage:changes:${adapter.name}` });
+    // The journal's writer id, so that this handle's own segments read as local changes.
+    this.hub.noteWriter(this.state['writer']);
   }
 
   /** Opened on first use: an adapter with neither compare-and-swap nor a lock still opens as an archive. */
   get refs(): References {
-    return (this.refsHandle ??= openReferences(this));
+    return (this.refsHandle ??= openReferences(this, { changeRetentionMs: this.settings.changeRetentionMs }));
+  }
+
+  // ---------------------------------------------------------------- change events
+
+  changes(options?: ChangesOptions): AsyncIterable<ArchiveChange> {
+    this.assertOpen();
+    return this.hub.changes(options);
+  }
+
+  watch(listener: (change: ArchiveChange) => void, options?: WatchOptions): () => void {
+    this.assertOpen();
+    return this.hub.watch(listener, options);
+  }
+
+  /** A references handle on this archive writes its change segments as `id` (ReferenceArchive). */
+  noteChangeWriter(id: string): void {
+    this.hub.noteWriter(id);
+  }
+
+  /** A change of this handle (or of a references handle on it) is stored: wake the listeners (ReferenceArchive). */
+  announceChange(): void {
+    this.hub.announce();
   }
 
   // ---------------------------------------------------------------- reads
@@ -152,6 +181,7 @@ class Archive implements ContentArchive {
     throwIfAborted(options?.signal);
     const [item] = hashing([canonicalBytes(value)]);
     await this.commits.submitPuts([item!], options?.signal);
+    this.hub.announce();
     return item!.hash;
   }
 
@@ -161,6 +191,7 @@ class Archive implements ContentArchive {
     assertCanonicalBytes(bytes);
     const [item] = hashing([new Uint8Array(bytes)]);
     await this.commits.submitPuts([item!], options?.signal);
+    this.hub.announce();
     return item!.hash;
   }
 
@@ -181,6 +212,7 @@ class Archive implements ContentArchive {
     }
     const items = hashing(list);
     await this.commits.submitPuts(items, options?.signal);
+    this.hub.announce();
     return items.map((it) => it.hash);
   }
 
@@ -197,6 +229,7 @@ class Archive implements ContentArchive {
     }
     const items = hashing(copies);
     await this.commits.submitPuts(items, options?.signal);
+    this.hub.announce();
     return items.map((it) => it.hash);
   }
 
@@ -205,6 +238,7 @@ class Archive implements ContentArchive {
     assertHash(hash);
     throwIfAborted(options?.signal);
     await this.commits.submitDeletes([hash], options?.signal);
+    this.hub.announce();
   }
 
   // ---------------------------------------------------------------- maintenance
@@ -222,7 +256,9 @@ class Archive implements ContentArchive {
 
   async gc(options: GcOptions = {}): Promise<GcReport> {
     this.assertOpen();
-    return collectGarbage(this, options);
+    const report = await collectGarbage(this, options);
+    if (report.deleted > 0) this.hub.announce();
+    return report;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -230,6 +266,7 @@ class Archive implements ContentArchive {
   async close(): Promise<void> {
     if (this.closed || this.closing) return;
     this.closing = true;
+    this.hub.close(); // ends every changes() iteration
     try {
       // Wait for queued writes, then leave a compacted index.json behind.
       await this.commits.whenIdle();

@@ -6,6 +6,18 @@
 import type { StorageAdapter } from '../adapter/contract.js';
 import type { JsonValue } from '../json/canonical.js';
 import type { References } from '../refs/index.js';
+import type { ArchiveChange, ChangesOptions, WatchOptions } from '../changes/types.js';
+
+export type {
+  ArchiveChange,
+  ChangesOptions,
+  DamagedChange,
+  DeleteChange,
+  PutChange,
+  RefDeleteChange,
+  RefSetChange,
+  WatchOptions,
+} from '../changes/types.js';
 
 /** Options every archive call takes. */
 export interface ArchiveCallOptions {
@@ -183,6 +195,28 @@ export interface ContentArchive {
   /** Rebuilds the index from the objects. */
   rebuildIndex(options?: ArchiveCallOptions): Promise<void>;
   gc(options?: GcOptions): Promise<GcReport>;
+  /**
+   * Every change to the archive (`put`, `delete`) and to its references
+   * (`ref-set`, `ref-delete`), made by this handle, other tabs or other
+   * processes, in log order, from `since` (a change's `position`, or `'now'`,
+   * the default) until `signal` aborts or the archive closes (docs/changes.md).
+   * A position older than the change log keeps is `CHANGES_TRIMMED`.
+   *
+   * @example
+   * ```ts
+   * for await (const c of archive.changes({ since: savedPosition })) {
+   *   if (c.kind === 'ref-set') console.log(c.name, '→', c.hash);
+   *   savedPosition = c.position;
+   * }
+   * ```
+   */
+  changes(options?: ChangesOptions): AsyncIterable<ArchiveChange>;
+  /**
+   * {@link changes} as a listener: calls `listener` with each change and
+   * returns the function that stops it. Errors that end the watch go to
+   * `options.onError`.
+   */
+  watch(listener: (change: ArchiveChange) => void, options?: WatchOptions): () => void;
   /**
    * Waits for queued writes and compacts the journal into `index.json`; later
    * calls reject with `ClosedError`. The adapter stays open: whoever created it

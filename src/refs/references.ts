@@ -16,7 +16,10 @@ import { sha256HexAsync } from '../hash.js';
 import type { JsonValue } from '../json/canonical.js';
 import { sleep } from '../internal/abort.js';
 import { assertHash } from '../archive/hash-args.js';
-import { gcTrashKey, referenceKey } from '../archive/layout.js';
+import { trimChangeLog } from '../archive/change-log.js';
+import { changeKeyOfSegment, gcTrashKey, referenceKey, segmentKey } from '../archive/layout.js';
+import { encodeRefSegment } from '../changes/lines.js';
+import { randomId } from '../internal/random-id.js';
 import {
   currentOf,
   decodeReferenceDocument,
@@ -43,6 +46,10 @@ export interface ReferenceArchive {
   readonly adapter: StorageAdapter;
   has(hash: string, options?: { signal?: AbortSignal }): Promise<boolean>;
   putBytes(bytes: Uint8Array, options?: { signal?: AbortSignal }): Promise<string>;
+  /** Told the writer id of this handle's change segments, so the archive's change events mark them local. */
+  noteChangeWriter?(id: string): void;
+  /** Told after each change is stored, so the archive's listeners look at once. */
+  announceChange?(): void;
 }
 
 /** Options of {@link openReferences}. */
@@ -65,6 +72,13 @@ export interface ReferencesOptions {
   lockTimeoutMs?: number;
   /** Compare-and-swap rounds a `set` or `delete` retries against other writers before `CONFLICT` (default 200). */
   maxAttempts?: number;
+  /**
+   * How long this handle's reference change segments (`changes/`, read by
+   * `archive.changes()`) are kept, ms: trimmed every 256 segments it writes
+   * (default 3 600 000, the archive's own `changeRetentionMs` for
+   * `archive.refs`; 0 keeps them 120 s, for live listeners only).
+   */
+  changeRetentionMs?: number;
 }
 
 /** Options every reference call takes. */
@@ -136,6 +150,13 @@ export interface References {
 
 const DEFAULT_MAX_ATTEMPTS = 200;
 
+/** Default retention of reference change segments, and what `changeRetentionMs: 0` keeps them for. */
+const DEFAULT_CHANGE_RETENTION_MS = 3_600_000;
+const LIVE_CHANGE_RETENTION_MS = 120_000;
+
+/** A handle trims the change log every this many change segments it writes. */
+const TRIM_EVERY = 256;
+
 /**
  * The references of `archive`, stored through its adapter under `refs/`.
  * Reads nothing until called; throws `CONDITIONAL_WRITES_UNSUPPORTED` at once
@@ -164,8 +185,12 @@ export function openReferences(archive: ReferenceArchive, options: ReferencesOpt
   }
   const attempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (!Number.isSafeInteger(attempts) || attempts < 1) throw new InvalidArgumentError(`maxAttempts must be a positive integer, got ${String(options.maxAttempts)}`);
+  const retention = options.changeRetentionMs ?? DEFAULT_CHANGE_RETENTION_MS;
+  if (typeof retention !== 'number' || !Number.isFinite(retention) || retention < 0) {
+    throw new InvalidArgumentError(`changeRetentionMs must be a number >= 0, got ${String(options.changeRetentionMs)}`);
+  }
   const cas = compareAndSwapOf(archive.adapter, { singleWriter: options.singleWriter, lockTimeoutMs: options.lockTimeoutMs });
-  return new ReferenceStore(archive, cas, keep, attempts, options.now ?? Date.now);
+  return new ReferenceStore(archive, cas, keep, attempts, options.now ?? Date.now, retention > 0 ? retention : LIVE_CHANGE_RETENTION_MS);
 }
 
 /** What a change decides on the document it read: the next versions, or undefined to write nothing. */
@@ -173,6 +198,11 @@ type Change = (doc: ReferenceDocument | undefined) => ReferenceVersion[] | undef
 
 class ReferenceStore implements References {
   private readonly adapter: StorageAdapter;
+  /** Writer id and next seq of this handle's change segments (format.md, "Change log v1"). */
+  private readonly writer = randomId(16);
+  private changeSeq = 0;
+  /** Change segments are written one at a time, so they become visible in seq order. */
+  private changeTail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly archive: ReferenceArchive,
@@ -180,8 +210,10 @@ class ReferenceStore implements References {
     private readonly keep: number,
     private readonly maxAttempts: number,
     private readonly now: () => number,
+    private readonly changeRetentionMs: number,
   ) {
     this.adapter = archive.adapter;
+    archive.noteChangeWriter?.(this.writer);
   }
 
   get mode(): CompareAndSwap['mode'] {
@@ -299,20 +331,49 @@ class ReferenceStore implements References {
    */
   private async update(name: string, signal: AbortSignal | undefined, change: Change): Promise<{ doc: ReferenceDocument | undefined; wrote: boolean }> {
     const key = referenceKey(name);
+    let announced = false;
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal);
       const stored = await this.cas.read(key, { signal });
       const doc = stored && decodeReferenceDocument(stored.bytes, key, name);
-      const versions = change(doc);
+      let versions = change(doc);
       if (versions === undefined) return { doc, wrote: false };
+      if (!announced) {
+        // The intent goes first, named before the versions' time (decided again below), so a
+        // reader of the change log misses nothing and emits nothing false (format.md, "Change log v1").
+        await this.writeChangeSegment(name, signal);
+        announced = true;
+        versions = change(doc);
+        if (versions === undefined) return { doc, wrote: false };
+      }
       const next: ReferenceDocument = { name, versions };
       const won = await this.cas.swap(key, encodeReferenceDocument(next), stored?.version ?? null, { signal });
-      if (won !== null) return { doc: next, wrote: true };
+      if (won !== null) {
+        this.archive.announceChange?.();
+        return { doc: next, wrote: true };
+      }
       if (attempt >= this.maxAttempts) {
         throw new ConflictError(key, `reference ${JSON.stringify(name)}: ${attempt} compare-and-swap rounds lost to other writers; nothing was written`);
       }
       await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)), signal);
     }
+  }
+
+  /**
+   * Writes `changes/<time>-<writer>-<seq>.log` holding `ref <name>`, one at a
+   * time per handle; every {@link TRIM_EVERY}th also trims the log (in the
+   * background: a failure only leaves old segments a while longer).
+   */
+  private writeChangeSegment(name: string, signal?: AbortSignal): Promise<void> {
+    const write = async () => {
+      const now = this.now();
+      const seq = this.changeSeq++;
+      await this.adapter.write(changeKeyOfSegment(segmentKey(now, this.writer, seq)), encodeRefSegment(name), { signal });
+      if (seq % TRIM_EVERY === TRIM_EVERY - 1) trimChangeLog(this.adapter, now, this.changeRetentionMs, 4).catch(() => {});
+    };
+    const mine = this.changeTail.then(write, write);
+    this.changeTail = mine.catch(() => {});
+    return mine;
   }
 
   /** True when the object is there, or was put back from gc's trash. */
