@@ -85,8 +85,10 @@ describe('changes(): memory', () => {
   it('another handle on the same storage: seen by polling, not local; since now skips what came before', async () => {
     const { a, b, close } = await pair();
     await a.put('before');
+    await tick();
     const stream = b.changes({ pollMs: 20 });
     const h = await a.put('after');
+    await tick();
     await a.refs.set('x', h);
     const got = await take(stream, 2);
     expect(got.map(brief)).toEqual([`put ${h.slice(0, 8)}`, `ref-set x 1 ${h.slice(0, 8)}`]);

@@ -161,8 +161,15 @@ export class ChangeReader {
     const ahead = new Map<string, Item[]>();
     for (const it of items) (ahead.get(it.seg.writer) ?? ahead.set(it.seg.writer, []).get(it.seg.writer)!).push(it);
     const laterHash = new Map<string, number>();
+    // A version belongs to the newest intent of its name at or before its time (times grow with seq):
+    // each intent emits the versions up to the next intent's time, so a resumed reader emits each once.
+    const nextIntent = new Map<number, number>();
+    const lastIntent = new Map<string, number>();
     items.forEach((it, i) => {
-      if (it.rec.op !== 'ref') laterHash.set(it.rec.hash, i);
+      if (it.rec.op !== 'ref') return laterHash.set(it.rec.hash, i);
+      const prev = lastIntent.get(it.rec.name);
+      if (prev !== undefined) nextIntent.set(prev, it.seg.time);
+      lastIntent.set(it.rec.name, i);
     });
 
     const out: ArchiveChange[] = [];
@@ -181,7 +188,7 @@ export class ChangeReader {
           const versions = r.doc?.versions ?? [];
           const last = this.refSeq.get(rec.name) ?? 0;
           for (const v of [...versions].reverse()) {
-            if (v.time < it.seg.time || v.seq <= last) continue;
+            if (v.time < it.seg.time || v.time >= (nextIntent.get(i) ?? Infinity) || v.seq <= last) continue;
             this.refSeq.set(rec.name, v.seq);
             if (v.hash === null) emit(it, { kind: 'ref-delete', name: rec.name, seq: v.seq, time: v.time });
             else emit(it, { kind: 'ref-set', name: rec.name, hash: v.hash, seq: v.seq, time: v.time, ...(v.meta === undefined ? {} : { meta: v.meta }) });
