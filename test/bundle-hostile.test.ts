@@ -9,6 +9,7 @@ import { openArchive } from '../src/archive/index.js';
 import type { ContentArchive } from '../src/archive/types.js';
 import { importBundle, verifyBundle } from '../src/bundle/index.js';
 import { HostileBundleError, UnsupportedVersionError, type HostileBundleCode } from '../src/errors.js';
+import { openReferences } from '../src/refs/index.js';
 import { BASE_VALUES, writeHostileBundles } from './fixtures/make-hostile-bundles.js';
 
 const cases = writeHostileBundles(new URL('./fixtures/generated/hostile/', import.meta.url).pathname);
@@ -20,13 +21,19 @@ async function snapshot(archive: ContentArchive) {
   for await (const e of archive.entries()) entries.push(JSON.stringify(e));
   const keys: string[] = [];
   for await (const k of archive.adapter.list('')) keys.push(k);
-  return { list: list.sort(), entries: entries.sort(), keys: keys.sort() };
+  // Reference documents byte for byte: a refused bundle must not move one.
+  const refs: string[] = [];
+  for (const k of keys) if (k.startsWith('refs/')) refs.push(`${k} ${new TextDecoder().decode(await archive.adapter.read(k))}`);
+  return { list: list.sort(), entries: entries.sort(), keys: keys.sort(), refs: refs.sort() };
 }
 
-/** A target that already holds one object of the bundle and one of its own. */
+/** A target that already holds one object of the bundle and one of its own, and a reference to each (one of the bundle's names). */
 async function target(): Promise<ContentArchive> {
   const archive = await openArchive(memoryAdapter());
-  await archive.putMany([BASE_VALUES[0], { unrelated: true }]);
+  const [mine, theirs] = await archive.putMany([{ unrelated: true }, BASE_VALUES[0]]);
+  const refs = openReferences(archive);
+  await refs.set('keep/me', mine!);
+  await refs.set('notes/42', theirs!);
   return archive;
 }
 
@@ -72,6 +79,20 @@ describe('hostile bundle corpus', () => {
     const report = await importBundle(archive, valid.bytes);
     expect(report).toMatchObject({ objects: 3, added: 2, present: 1 });
     for (const v of BASE_VALUES) expect(await archive.get(await archive.put(v))).toEqual(v);
+  });
+
+  it('the version 2 control bundle imports: its reference fast-forwards the one the target holds at its first version', async () => {
+    const valid = cases.find((c) => c.name === 'refs-valid')!;
+    const archive = await target();
+    const refs = openReferences(archive);
+    const before = await refs.history('notes/42');
+    expect((await verifyBundle(valid.bytes)).manifest).toMatchObject({ version: 2, refs: [{ name: 'notes/42' }] });
+    const report = await importBundle(archive, valid.bytes);
+    expect(report).toMatchObject({ objects: 3, added: 2, present: 1, references: { created: 0, advanced: 1, unchanged: 0, behind: 0, conflicts: [] } });
+    // The target's notes/42 was set here (seq 1, the same hash, another time): the same state as the bundle's version 1.
+    const after = await refs.history('notes/42');
+    expect(after.map((v) => [v.seq, v.hash])).toEqual([[2, (await archive.put(BASE_VALUES[1]))], [1, before[0]!.hash]]);
+    expect((await refs.get('keep/me'))?.hash).toBe(await archive.put({ unrelated: true }));
   });
 
   for (const c of cases.filter((x) => x.code !== null)) {

@@ -17,9 +17,22 @@
  *
  * Sync only adds: objects the target has and the source does not are left alone.
  *
+ * References follow the objects, one name at a time, fast-forward only
+ * (`src/refs/transfer.ts`; docs/format.md, "Bundle v2", the rule per name):
+ * a name the target lacks is created, one the target holds at an earlier
+ * version of the same history is advanced, one on another history is a
+ * conflict, reported and not moved. Each write is the target's
+ * compare-and-swap, so a concurrent writer there is never overwritten. A
+ * name whose objects the target still lacks (the source's reference is
+ * dangling) is reported as missing and not written.
+ *
  * @module
  */
+import { compareAndSwapOf, type CompareAndSwap } from '../adapter/cas.js';
 import { CorruptObjectError, InvalidArgumentError, NotFoundError, throwIfAborted } from '../errors.js';
+import { hashesOf } from '../refs/document.js';
+import { referenceDocuments } from '../refs/scan.js';
+import { adoptReference, countOutcome, emptyTransferReport, type ReferenceTransferReport } from '../refs/transfer.js';
 import { sha256Hex } from '../hash.js';
 import { mapLimit } from '../internal/pool.js';
 import type { ContentArchive, Progress } from './types.js';
@@ -44,6 +57,16 @@ export interface SyncOptions {
   maxBatchBytes?: number;
   /** Read every copied object back from the target and re-hash it (default false: the target hashes what it receives). */
   readBack?: boolean;
+  /** Bring the source's references along, fast-forward only (default true). */
+  references?: boolean;
+  /** How long a reference write waits for the target adapter's lock (lock-based adapters), ms. */
+  lockTimeoutMs?: number;
+}
+
+/** What a sync did to references: the rule's counts, conflicts with both states, and names left out. */
+export interface SyncReferencesReport extends ReferenceTransferReport {
+  /** Names not written because the target lacks an object their document names (the source's reference is dangling). */
+  missing: string[];
 }
 
 /** What a sync did. */
@@ -58,7 +81,9 @@ export interface SyncReport {
   corrupt: string[];
   /** Hashes in the source's index whose object is gone from the source's storage. */
   missing: string[];
-  /** True when nothing was refused. */
+  /** References: created, advanced, unchanged, behind, conflicts (not moved), missing (not written). */
+  references: SyncReferencesReport;
+  /** True when nothing was refused: no corrupt or missing object, no reference conflict or missing reference. */
   ok: boolean;
 }
 
@@ -87,7 +112,7 @@ export async function syncArchive(from: ContentArchive, to: ContentArchive, opti
   const call = { signal };
   throwIfAborted(signal);
 
-  const report: SyncReport = { copied: 0, skipped: 0, bytes: 0, corrupt: [], missing: [], ok: true };
+  const report: SyncReport = { copied: 0, skipped: 0, bytes: 0, corrupt: [], missing: [], references: { ...emptyTransferReport(), missing: [] }, ok: true };
   const total = (await from.stats(call)).count;
   let done = 0;
 
@@ -138,8 +163,36 @@ export async function syncArchive(from: ContentArchive, to: ContentArchive, opti
     }
   }
   if (batch.length > 0) await syncBatch(batch);
-  report.ok = report.corrupt.length === 0 && report.missing.length === 0;
+  if (options.references ?? true) await syncReferences(from, to, report.references, { signal, concurrency, lockTimeoutMs: options.lockTimeoutMs });
+  const refs = report.references;
+  report.ok = report.corrupt.length === 0 && report.missing.length === 0 && refs.conflicts.length === 0 && refs.missing.length === 0;
   return report;
+}
+
+/**
+ * The references of `from` into `to`, after the objects: each name by the
+ * rule, written by the target's compare-and-swap (derived on the first
+ * write, so a target without one fails only when there is something to write).
+ */
+async function syncReferences(
+  from: ContentArchive,
+  to: ContentArchive,
+  report: SyncReferencesReport,
+  options: { signal: AbortSignal | undefined; concurrency: number; lockTimeoutMs: number | undefined },
+): Promise<void> {
+  const { signal, concurrency } = options;
+  let cas: CompareAndSwap | undefined;
+  for await (const doc of referenceDocuments(from.adapter, { signal })) {
+    throwIfAborted(signal);
+    const hashes = [...new Set(hashesOf(doc))];
+    const held = await mapLimit(hashes, concurrency, (h) => to.has(h, { signal }), signal);
+    if (held.includes(false)) {
+      report.missing.push(doc.name);
+      continue;
+    }
+    cas ??= compareAndSwapOf(to.adapter, { lockTimeoutMs: options.lockTimeoutMs });
+    countOutcome(report, await adoptReference(cas, doc, { signal }));
+  }
 }
 
 /** The source object's bytes, re-hashed here; undefined (and reported) when corrupt or missing. */

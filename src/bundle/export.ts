@@ -19,11 +19,16 @@
  */
 import { Deflate, deflateSync } from 'fflate';
 import { canonicalBytes } from '../json/canonical.js';
-import { CorruptObjectError, InvalidArgumentError, throwIfAborted } from '../errors.js';
+import { ConflictError, CorruptObjectError, InvalidArgumentError, NotFoundError, throwIfAborted } from '../errors.js';
 import { sha256Hex } from '../hash.js';
 import { downloadBlob } from '../internal/download.js';
 import { blobConstructor, readableStreamConstructor } from '../platform.js';
 import type { ContentArchive, Progress } from '../archive/types.js';
+import type { StorageAdapter } from '../adapter/contract.js';
+import { nameOfReferenceKey, referenceKey, REFS_PREFIX } from '../archive/layout.js';
+import { mapLimit } from '../internal/pool.js';
+import { decodeReferenceDocument, hashesOf } from '../refs/document.js';
+import { isReferenceName } from '../refs/name.js';
 import {
   BACKUP_ENTRY,
   createdAtMillis,
@@ -33,7 +38,9 @@ import {
   manifestPieces,
   ObjectTable,
   objectEntryName,
+  referenceEntryName,
   RTFS_ENTRY,
+  type BundleReferenceRecord,
   type ExtraRecord,
 } from './format.js';
 import { concatBytes } from '../zip/byte-reader.js';
@@ -155,7 +162,9 @@ export async function* exportBundle(archive: ContentArchive, options: ExportBund
   const extras = prepareExtras(options.extras);
   throwIfAborted(signal);
 
-  // Pass 1: what is there, sorted by hash.
+  // Pass 1: the reference documents (before the objects: an object a reference names was stored before it), then
+  // what objects are there, sorted by hash.
+  const refs = await scanReferences(archive.adapter, signal);
   const table = new ObjectTable();
   for await (const e of archive.entries({ signal })) {
     table.add(e.hash, e.size);
@@ -165,10 +174,21 @@ export async function* exportBundle(archive: ContentArchive, options: ExportBund
   table.sortUnique();
   const n = table.length;
   onProgress?.({ phase: 'scan', done: n, total: n });
+  // A bundle whose reference names an object it lacks could not be imported into an empty archive: refuse it now.
+  for (const r of refs) {
+    for (const hash of r.hashes) {
+      if (table.find(hash) < 0) {
+        throw new NotFoundError(
+          `reference ${JSON.stringify(r.name)} names object ${hash}, which the archive does not hold; a bundle must carry every object its references name ` +
+            '(references.check() lists such names; set or delete them, then export again)',
+        );
+      }
+    }
+  }
 
   const extraRecords: Record<string, ExtraRecord> = {};
   for (const x of extras) extraRecords[x.name] = { sha256: sha256Hex(x.bytes), size: x.bytes.length };
-  const info = { createdAt, producer, count: n, bytes: table.totalBytes, extras: extraRecords };
+  const info = { createdAt, producer, count: n, bytes: table.totalBytes, extras: extraRecords, refs: refs.map(({ name, sha256, size }) => ({ name, sha256, size })) };
 
   // Output: small pieces gathered into chunks of about OUTPUT_CHUNK bytes.
   let pending: Uint8Array[] = [];
@@ -227,6 +247,21 @@ export async function* exportBundle(archive: ContentArchive, options: ExportBund
     push(data);
     if (pendingBytes >= OUTPUT_CHUNK) yield take();
   }
+  // The reference documents, read again: each must still be the document the manifest lists.
+  for (const r of refs) {
+    throwIfAborted(signal);
+    const key = referenceKey(r.name);
+    const bytes = await archive.adapter.read(key, { signal });
+    if (!bytes || bytes.length !== r.size || sha256Hex(bytes) !== r.sha256) {
+      throw new ConflictError(key, `reference ${JSON.stringify(r.name)} changed while the archive was being exported; export again`);
+    }
+    const { method, data } = packWhole(bytes, deflate);
+    const entry: ZipEntryInfo = { name: referenceEntryName(r.name), method, crc: crc32(bytes), size: bytes.length, compressedSize: data.length };
+    named.push({ info: entry, offset: position });
+    push(encodeLocalHeader(entry));
+    push(data);
+    if (pendingBytes >= OUTPUT_CHUNK) yield take();
+  }
 
   // Pass 2: the objects, in hash order, a few reads in flight.
   const crcs = new Uint32Array(n);
@@ -276,6 +311,38 @@ export async function* exportBundle(archive: ContentArchive, options: ExportBund
   }
   push(encodeEnd(named.length + n, cdOffset, position - cdOffset));
   yield take();
+}
+
+/** Reference documents read at once while scanning. */
+const REFERENCE_READS = 16;
+
+/**
+ * Every reference document under `refs/` of a valid name, by name, each
+ * decoded (a damaged or unknown one refuses the export: CORRUPT_INDEX,
+ * UNSUPPORTED_VERSION) and recorded as the manifest lists it, with the
+ * hashes it keeps alive. Keys that are not documents of valid names are not
+ * this SDK's and are passed over, as the references themselves do.
+ */
+async function scanReferences(adapter: StorageAdapter, signal: AbortSignal | undefined): Promise<(BundleReferenceRecord & { hashes: string[] })[]> {
+  const names: string[] = [];
+  for await (const key of adapter.list(REFS_PREFIX, { signal })) {
+    const name = nameOfReferenceKey(key);
+    if (name !== undefined && isReferenceName(name)) names.push(name);
+  }
+  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const read = await mapLimit(
+    names,
+    REFERENCE_READS,
+    async (name) => {
+      const key = referenceKey(name);
+      const bytes = await adapter.read(key, { signal });
+      if (!bytes) return undefined; // deleted meanwhile: not part of this bundle
+      const doc = decodeReferenceDocument(bytes, key, name);
+      return { name, sha256: sha256Hex(bytes), size: bytes.length, hashes: hashesOf(doc) };
+    },
+    signal,
+  );
+  return read.filter((r): r is NonNullable<typeof r> => r !== undefined);
 }
 
 /** {@link exportBundle} as a `ReadableStream` (pull-driven: backpressure from the consumer; cancel stops the export). */

@@ -14,7 +14,11 @@
  *    so an unzipped bundle is an archive directory as it stands.
  * 3. Extras, when given: `intent-graph/backup.json` (a StorageBackupData
  *    document, canonical JSON) and `intent-graph/backup.rtfs` (its RTFS text).
- * 4. `objects/<aa>/<bb>/<hash>.json` — the canonical bytes of every object, by hash.
+ * 4. Version 2 only: `refs/<name>.json` — every reference document of the
+ *    archive, as stored, by name; the manifest lists them in `refs`
+ *    (`[name, sha256, size]`). A bundle without references is version 1,
+ *    unchanged (docs/format.md, "Bundle v2").
+ * 5. `objects/<aa>/<bb>/<hash>.json` — the canonical bytes of every object, by hash.
  *
  * @module
  */
@@ -22,12 +26,19 @@ import { canonicalize, parseJson, type JsonValue } from '../json/canonical.js';
 import { HostileBundleError, InvalidJsonError, UnsupportedVersionError } from '../errors.js';
 import { isSha256Hex } from '../hash.js';
 import { indexTextPieces } from '../archive/index-file.js';
-import { hashOfObjectKey, INDEX_VERSION, OBJECT_KEY_PATTERN, objectKey } from '../archive/layout.js';
+import { hashOfObjectKey, INDEX_VERSION, nameOfReferenceKey, OBJECT_KEY_PATTERN, objectKey, referenceKey, REFS_PREFIX } from '../archive/layout.js';
+import { isReferenceName } from '../refs/name.js';
 
 /** The `format` field of every bundle manifest. */
 export const BUNDLE_FORMAT = 'archive-storage-bundle';
-/** The manifest version this release writes and reads. */
+/** The manifest version of a bundle without references: what every release writes and reads. */
 export const BUNDLE_VERSION = 1;
+/** The manifest version of a bundle that carries reference documents (this release writes and reads it). */
+export const BUNDLE_REFERENCES_VERSION = 2;
+/** Manifest versions this release reads. */
+export const BUNDLE_VERSIONS: readonly number[] = [BUNDLE_VERSION, BUNDLE_REFERENCES_VERSION];
+/** Largest reference document a bundle may carry, bytes (1,001 versions with 1 KiB of meta each stay below it). */
+export const MAX_BUNDLE_REFERENCE_BYTES = 2 * 1024 * 1024;
 /** Name of the manifest entry; always the first entry. */
 export const MANIFEST_ENTRY = 'manifest.json';
 /** Name of the index entry. */
@@ -54,10 +65,13 @@ export type BundleEntryRef =
   | { kind: 'manifest' }
   | { kind: 'index' }
   | { kind: 'extra'; name: string }
+  | { kind: 'reference'; name: string }
   | { kind: 'object'; hash: string };
 
 /** The entry name of the object with `hash`: its key in the archive's layout. */
 export const objectEntryName: (hash: string) => string = objectKey;
+/** The entry name of the reference document of `name`: its key in the archive's layout. */
+export const referenceEntryName: (name: string) => string = referenceKey;
 
 const shown = (name: string) => JSON.stringify(name.length > 120 ? name.slice(0, 120) + '…' : name);
 
@@ -74,6 +88,8 @@ export function classifyEntryName(name: string): BundleEntryRef {
   if (EXTRA_ENTRIES.includes(name)) return { kind: 'extra', name };
   const hash = hashOfObjectKey(name);
   if (hash !== undefined) return { kind: 'object', hash };
+  const reference = nameOfReferenceKey(name);
+  if (reference !== undefined && isReferenceName(reference)) return { kind: 'reference', name: reference };
 
   for (const segment of name.split(/[/\\]/)) {
     const bare = segment.replace(/\.[^.]*$/, '');
@@ -82,7 +98,9 @@ export function classifyEntryName(name: string): BundleEntryRef {
       throw new HostileBundleError('BUNDLE_PROTOTYPE_KEY', `entry ${shown(name)} uses the prototype key ${JSON.stringify(key)} as a path segment`, name);
     }
   }
-  let why = 'is outside the bundle layout (manifest.json, index.json, intent-graph/backup.*, objects/<aa>/<bb>/<hash>.json)';
+  let why = name.startsWith(REFS_PREFIX)
+    ? 'is under refs/ but is not refs/<reference name>.json for a valid reference name'
+    : 'is outside the bundle layout (manifest.json, index.json, intent-graph/backup.*, refs/<name>.json, objects/<aa>/<bb>/<hash>.json)';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) why = 'contains control characters';
   else if (name.includes('\\')) why = 'contains a backslash';
@@ -228,9 +246,19 @@ export interface ExtraRecord {
   size: number;
 }
 
+/** A reference document as the manifest records it (version 2). */
+export interface BundleReferenceRecord {
+  /** The reference's name; its entry is `refs/<name>.json`. */
+  name: string;
+  /** SHA-256 of the document's bytes. */
+  sha256: string;
+  size: number;
+}
+
 /** What a manifest says, apart from the object list. */
 export interface BundleManifestInfo {
   format: typeof BUNDLE_FORMAT;
+  /** 1, or 2 when the bundle carries references. */
   version: number;
   /** ISO 8601 UTC time the bundle was made (as its producer stated it). */
   createdAt: string;
@@ -241,6 +269,8 @@ export interface BundleManifestInfo {
   bytes: number;
   /** Extra entries by name, with their SHA-256 and size. */
   extras: Record<string, ExtraRecord>;
+  /** The reference documents, by name (empty in a version 1 bundle). */
+  refs: readonly BundleReferenceRecord[];
 }
 
 /** Objects per generated text piece: keeps each piece around 100 KB. */
@@ -256,7 +286,10 @@ export function* manifestPieces(info: Omit<BundleManifestInfo, 'format' | 'versi
   if (Object.keys(info.extras).length > 0) head['extras'] = info.extras as unknown as JsonValue;
   // Every key of `head` sorts before "objects" and every key of `tail` after it, so splicing
   // the object list between the two canonical texts gives the canonical text of the whole.
-  const tail = { producer: info.producer, version: BUNDLE_VERSION };
+  // "refs" sorts between "producer" and "version"; a bundle without references stays version 1, byte for byte.
+  const tail: Record<string, JsonValue> = info.refs.length
+    ? { producer: info.producer, refs: info.refs.map((r) => [r.name, r.sha256, r.size]), version: BUNDLE_REFERENCES_VERSION }
+    : { producer: info.producer, version: BUNDLE_VERSION };
   yield canonicalize(head).slice(0, -1) + ',"objects":[';
   for (let start = 0; start < table.length; start += PIECE_OBJECTS) {
     let s = start === 0 ? '' : ',';
@@ -314,6 +347,8 @@ export interface ManifestLimits {
   maxObjectBytes: number;
   maxTotalBytes: number;
   maxExtraBytes: number;
+  /** Also the bound of all reference documents together (they are held in memory until the commit). */
+  maxManifestBytes: number;
 }
 
 const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
@@ -345,13 +380,17 @@ export function parseManifest(bytes: Uint8Array, limits: ManifestLimits): { info
   }
   const version = m['version'];
   if (typeof version !== 'number' || !Number.isInteger(version)) throw malformed('manifest.json has no integer "version"');
-  if (version !== BUNDLE_VERSION) {
+  if (!BUNDLE_VERSIONS.includes(version)) {
     throw new UnsupportedVersionError(
       String(version),
-      `bundle format version ${version} cannot be read by this release (it reads version ${BUNDLE_VERSION}); upgrade archive-storage to import it`,
+      `bundle format version ${version} cannot be read by this release (it reads versions ${BUNDLE_VERSIONS.join(' and ')}); upgrade archive-storage to import it`,
     );
   }
   const { createdAt, producer, count, bytes: total, objects, extras } = m;
+  const refs = parseReferenceList(m['refs'], version, limits);
+  if (isCount(count) && count + refs.length > limits.maxEntries) {
+    throw new HostileBundleError('BUNDLE_TOO_MANY_ENTRIES', `manifest.json lists ${count} objects and ${refs.length} references, more than the limit of ${limits.maxEntries} entries`, MANIFEST_ENTRY);
+  }
   if (typeof createdAt !== 'string' || !ISO_UTC.test(createdAt) || Number.isNaN(Date.parse(createdAt))) {
     throw malformed('manifest.json "createdAt" is not an ISO 8601 UTC time like 2025-01-31T12:00:00.000Z');
   }
@@ -404,7 +443,39 @@ export function parseManifest(bytes: Uint8Array, limits: ManifestLimits): { info
     }
   }
   return {
-    info: { format: BUNDLE_FORMAT, version, createdAt, producer, count, bytes: total, extras: extraRecords },
+    info: { format: BUNDLE_FORMAT, version, createdAt, producer, count, bytes: total, extras: extraRecords, refs },
     table,
   };
+}
+
+/** The manifest's `refs` (version 2: required, non-empty, by name, each once; version 1: absent). */
+function parseReferenceList(value: JsonValue | undefined, version: number, limits: ManifestLimits): BundleReferenceRecord[] {
+  if (version === BUNDLE_VERSION) {
+    if (value !== undefined) throw malformed('manifest.json has "refs", which only a version 2 bundle carries');
+    return [];
+  }
+  if (!Array.isArray(value) || value.length === 0) throw malformed('manifest.json of a version 2 bundle must list its reference documents in a non-empty "refs" array');
+  const out: BundleReferenceRecord[] = [];
+  let total = 0;
+  for (const [i, rec] of value.entries()) {
+    if (!Array.isArray(rec) || rec.length !== 3 || typeof rec[0] !== 'string' || !isSha256Hex(rec[1]) || !isCount(rec[2])) {
+      throw malformed(`manifest.json refs[${i}] is not a ["<reference name>", "<sha-256 hex>", <size>] triple`);
+    }
+    const [name, sha256, size] = rec as [string, string, number];
+    if (!isReferenceName(name)) throw new HostileBundleError('BUNDLE_UNSAFE_PATH', `manifest.json refs[${i}] names ${shown(name)}, which is not a valid reference name`, MANIFEST_ENTRY);
+    const previous = out[out.length - 1]?.name;
+    if (previous !== undefined && name <= previous) {
+      if (name === previous) throw new HostileBundleError('BUNDLE_DUPLICATE_ENTRY', `manifest.json lists reference ${shown(name)} twice`, MANIFEST_ENTRY);
+      throw malformed(`manifest.json refs are not sorted by name (at refs[${i}])`);
+    }
+    if (size > MAX_BUNDLE_REFERENCE_BYTES) {
+      throw new HostileBundleError('BUNDLE_TOO_LARGE', `reference document ${shown(name)} is ${size} bytes, more than the limit of ${MAX_BUNDLE_REFERENCE_BYTES}`, referenceEntryName(name));
+    }
+    total += size;
+    if (total > limits.maxManifestBytes) {
+      throw new HostileBundleError('BUNDLE_TOO_LARGE', `the reference documents add up to more than ${limits.maxManifestBytes} bytes (maxManifestBytes)`, MANIFEST_ENTRY);
+    }
+    out.push({ name, sha256, size });
+  }
+  return out;
 }

@@ -16,10 +16,28 @@
  * every object this import added is deleted again and the staging keys are
  * removed, so the archive is left as it was.
  *
+ * References (bundle version 2): decided per name before anything is stored
+ * (`src/refs/transfer.ts`; a conflict refuses the whole import by default),
+ * written after the objects through the target's compare-and-swap, behind a
+ * record that makes a killed import's reference writes whole
+ * (`reference-commit.ts`; docs/format.md, "Bundle v2").
+ *
  * @module
  */
 import type { ContentArchive } from '../archive/types.js';
+import { compareAndSwapOf, type CompareAndSwap } from '../adapter/cas.js';
 import { InvalidArgumentError, throwIfAborted } from '../errors.js';
+import { encodeReferenceDocument, type ReferenceDocument } from '../refs/document.js';
+import {
+  adoptReference,
+  countOutcome,
+  decideTransfer,
+  emptyTransferReport,
+  readTargetDocument,
+  ReferenceTransferConflictError,
+  type ReferenceTransferReport,
+} from '../refs/transfer.js';
+import { recoverReferenceImports, type PlannedWrite } from './reference-commit.js';
 import { mapLimit } from '../internal/pool.js';
 import { TimeSlicer } from '../internal/yield.js';
 import { monotonicNow } from '../platform.js';
@@ -40,6 +58,17 @@ export interface ImportBundleOptions extends VerifyBundleOptions {
    * keys on the adapter (default 32 MiB).
    */
   stagingMemoryBytes?: number;
+  /**
+   * What to do when the archive holds a reference of the bundle on another
+   * history (neither state leads to the other): `'fail'` (default) refuses
+   * the whole import before anything is stored
+   * (`ReferenceTransferConflictError`, code `CONFLICT`, listing each name);
+   * `'skip-conflicts'` keeps those names as they are, imports the rest and
+   * lists them in `references.conflicts`.
+   */
+  references?: 'fail' | 'skip-conflicts';
+  /** How long a reference write waits for the adapter's lock (lock-based adapters), ms. */
+  lockTimeoutMs?: number;
 }
 
 /** What {@link importBundle} did. */
@@ -54,6 +83,8 @@ export interface BundleImportReport extends BundleVerifyReport {
   bytes: number;
   /** Bytes stored by this import. */
   addedBytes: number;
+  /** What the bundle's references did here (all zero for a bundle without references). */
+  references: ReferenceTransferReport;
 }
 
 /** Verified objects whose presence in the target is looked up together. */
@@ -78,6 +109,14 @@ export async function importBundle(archive: ContentArchive, source: BundleSource
   const { signal, onProgress } = options;
   const budget = options.stagingMemoryBytes ?? 32 * 1024 * 1024;
   if (typeof budget !== 'number' || !(budget >= 0)) throw new InvalidArgumentError(`importBundle stagingMemoryBytes must be a non-negative number, got ${String(budget)}`);
+  const onConflict = options.references ?? 'fail';
+  if (onConflict !== 'fail' && onConflict !== 'skip-conflicts') {
+    throw new InvalidArgumentError(`importBundle references must be 'fail' or 'skip-conflicts', got ${String(options.references)}`);
+  }
+  // An import killed while writing its references left a record: make its writes whole before deciding anything.
+  await recoverReferenceImports(archive.adapter, signal);
+  const incoming: ReferenceDocument[] = [];
+  let cas: CompareAndSwap | undefined;
   const staging = new Staging(archive.adapter, budget, signal);
   let present = 0;
   let addedBytes = 0;
@@ -96,12 +135,35 @@ export async function importBundle(archive: ContentArchive, source: BundleSource
       }
     }
   };
+  // Once the reference record is written, the import is committed: a failure after it must not take objects back.
+  let recorded = false;
   try {
-    const report = await readBundle(source, options, async (hash, bytes) => {
-      waiting.push({ hash, bytes });
-      if (waiting.length >= HAS_GROUP) await settle();
-    });
+    const report = await readBundle(
+      source,
+      options,
+      async (hash, bytes) => {
+        waiting.push({ hash, bytes });
+        if (waiting.length >= HAS_GROUP) await settle();
+      },
+      { outside: (hash) => archive.has(hash, { signal }), onReference: (doc) => incoming.push(doc) },
+    );
     await settle();
+
+    // References: decide every name before anything is stored, so a conflict refuses the import as a whole.
+    const refs = emptyTransferReport();
+    const planned: (PlannedWrite & { doc: ReferenceDocument })[] = [];
+    if (incoming.length > 0) {
+      cas = compareAndSwapOf(archive.adapter, { lockTimeoutMs: options.lockTimeoutMs });
+      for (const doc of incoming) {
+        throwIfAborted(signal);
+        const target = await readTargetDocument(cas, doc.name, signal);
+        const decision = decideTransfer(target.doc, doc);
+        if (decision.kind === 'created' || decision.kind === 'advanced') {
+          planned.push({ name: doc.name, doc: decision.next, bytes: encodeReferenceDocument(decision.next), expected: target.version });
+        } else countOutcome(refs, decision);
+      }
+      if (refs.conflicts.length > 0 && onConflict === 'fail') throw new ReferenceTransferConflictError(refs.conflicts);
+    }
 
     // Commit. The signal is checked between batches, not passed down: a batch the
     // archive has begun commits whole, so rollback knows exactly what was stored.
@@ -119,6 +181,14 @@ export async function importBundle(archive: ContentArchive, source: BundleSource
       batchObjects = nextCommitObjects(batchObjects, batch.length, monotonicNow() - started);
       onProgress?.({ phase: 'commit', done: added.length, total });
     }
+    if (planned.length > 0) {
+      throwIfAborted(signal);
+      // The record first (one atomic write), then each document by compare-and-swap from the token it was decided on;
+      // a lost swap decides again, so a concurrent writer is never overwritten (its name may then be a conflict).
+      await staging.writeReferenceRecord(planned);
+      recorded = true;
+      for (const w of planned) countOutcome(refs, await adoptReference(cas!, w.doc, { first: { bytes: w.bytes, expected: w.expected } }));
+    }
     await staging.clear();
     return {
       ...report,
@@ -127,8 +197,11 @@ export async function importBundle(archive: ContentArchive, source: BundleSource
       present,
       bytes: report.manifest.bytes,
       addedBytes,
+      references: refs,
     };
   } catch (e) {
+    // Committed (the record is written): leave objects and record, which the next import or clearBundleStaging rolls forward.
+    if (recorded) throw e;
     // Roll back: delete what this import stored (it was absent before), then the staging keys.
     // Concurrent deletes share the archive's commits (group commit).
     await mapLimit(added, DELETE_GROUP, (hash) => archive.delete(hash).catch(() => {}));

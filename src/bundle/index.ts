@@ -31,5 +31,11 @@ export {
   type BundleImportReport,
   type BundleVerifyReport,
 } from './import.js';
-export { BUNDLE_FORMAT, BUNDLE_VERSION, type BundleManifestInfo, type ExtraRecord } from './format.js';
+export { BUNDLE_FORMAT, BUNDLE_VERSION, BUNDLE_REFERENCES_VERSION, type BundleManifestInfo, type BundleReferenceRecord, type ExtraRecord } from './format.js';
+export {
+  ReferenceTransferConflictError,
+  type ReferenceState,
+  type ReferenceTransferConflict,
+  type ReferenceTransferReport,
+} from '../refs/transfer.js';
 export type { BundleSource } from './source.js';

@@ -14,6 +14,7 @@ import { sha256Hex } from '../hash.js';
 import { mapLimit } from '../internal/pool.js';
 import { randomHex } from '../internal/random-id.js';
 import { SLICE_MS, type TimeSlicer } from '../internal/yield.js';
+import { encodeRecord, isRecordKey, recordKey, rollForwardRecords, type PlannedWrite } from './reference-commit.js';
 
 /** Bytes of one staging segment (a key holding many staged objects). */
 const SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -147,6 +148,16 @@ export class Staging {
     if (batch.length > 0) yield batch;
   }
 
+  /**
+   * Writes this import's reference record (one atomic write): from here on,
+   * the planned reference writes are rolled forward by whoever finds the
+   * record if this import dies.
+   */
+  async writeReferenceRecord(writes: readonly PlannedWrite[]): Promise<void> {
+    this.touched = true;
+    await this.adapter.write(recordKey(this.prefix), encodeRecord(writes), { signal: this.signal });
+  }
+
   /** Removes every staging key of this import (best effort, never aborted). */
   async clear(): Promise<void> {
     if (!this.touched) return;
@@ -216,7 +227,10 @@ export interface ClearStagingOptions {
 
 /**
  * Deletes staging keys left on `adapter` by imports that were killed midway
- * (a crash, a closed tab). Resolves the number of keys removed.
+ * (a crash, a closed tab). Resolves the number of keys removed. A killed
+ * import's reference record is rolled forward first (its reference writes
+ * completed: docs/format.md, "Bundle v2"); a record this release cannot
+ * read is left in place.
  */
 export async function clearBundleStaging(adapter: StorageAdapter, options: ClearStagingOptions = {}): Promise<number> {
   const { olderThanMs } = options;
@@ -232,6 +246,9 @@ export async function clearBundleStaging(adapter: StorageAdapter, options: Clear
       if (started === undefined || now - started >= olderThanMs) keys.push(key);
     }
   }
-  await deleteEach(adapter, keys, DELETE_GROUP);
-  return keys.length;
+  const records = keys.filter(isRecordKey);
+  const rolled = new Set(records.length ? await rollForwardRecords(adapter, records) : []);
+  const doomed = keys.filter((k) => !isRecordKey(k) || rolled.has(k));
+  await deleteEach(adapter, doomed, DELETE_GROUP);
+  return doomed.length;
 }

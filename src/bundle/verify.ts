@@ -10,8 +10,10 @@
  *   against the header and the manifest, CRC-32, DEFLATE inflated with early
  *   stops (real size beyond the declared one, ratios of zip bombs), every
  *   object re-hashed and checked to be canonical JSON, the bundle's
- *   `index.json` compared with the one the manifest implies, and at the end
- *   every listed object present exactly once.
+ *   `index.json` compared with the one the manifest implies, every reference
+ *   document (version 2) hashed, decoded and its hashes found in the bundle
+ *   (or, on import, in the target), and at the end every listed object and
+ *   reference present exactly once.
  *
  * Sources in memory (a `Blob`, a `Uint8Array`) never wait for I/O, so the
  * pass gives the event loop a turn every few milliseconds of work
@@ -23,7 +25,8 @@
  */
 import { isCanonicalJsonBytes } from '../archive/hash-args.js';
 import { parseJson, type JsonValue } from '../json/canonical.js';
-import { HostileBundleError, throwIfAborted } from '../errors.js';
+import { CorruptIndexError, HostileBundleError, throwIfAborted } from '../errors.js';
+import { decodeReferenceDocument, hashesOf, type ReferenceDocument } from '../refs/document.js';
 import { createSha256, sha256Hex } from '../hash.js';
 import { TimeSlicer } from '../internal/yield.js';
 import { ByteReader } from '../zip/byte-reader.js';
@@ -32,6 +35,7 @@ import { ZipStreamReader, type LocalEntry } from '../zip/reader.js';
 import type { BundleExtras, BundleProgress } from './export.js';
 import {
   BACKUP_ENTRY,
+  BUNDLE_VERSION,
   classifyEntryName,
   createdAtMillis,
   INDEX_ENTRY,
@@ -39,6 +43,7 @@ import {
   MANIFEST_ENTRY,
   objectEntryName,
   parseManifest,
+  referenceEntryName,
   RTFS_ENTRY,
   type BundleManifestInfo,
   type ObjectTable,
@@ -85,13 +90,24 @@ async function expectedIndex(table: ObjectTable, createdAt: string, slice: TimeS
 /** Called with each verified object; may be async (staging). */
 export type ObjectSink = (hash: string, bytes: Uint8Array) => Promise<void> | void;
 
+/** What the pass does with reference documents (version 2 bundles). */
+export interface ReferenceSink {
+  /** Whether a hash a document names but the bundle lacks is acceptable (import: the target holds it). */
+  outside(hash: string): Promise<boolean>;
+  /** Called with each verified document. */
+  onReference(doc: ReferenceDocument, bytes: Uint8Array): void;
+}
+
+/** What {@link verifyBundle} does with references: checks them, and requires every hash they name in the bundle. */
+const CHECK_ONLY: ReferenceSink = { outside: async () => false, onReference: () => {} };
+
 /**
  * The verification pass shared by {@link verifyBundle} and `importBundle`:
  * reads the whole source, throws `HostileBundleError` (or
  * `UnsupportedVersionError`) at the first problem, and calls `onObject` for
  * every verified object in bundle order.
  */
-export async function readBundle(source: BundleSource, options: VerifyBundleOptions, onObject: ObjectSink): Promise<BundleVerifyReport> {
+export async function readBundle(source: BundleSource, options: VerifyBundleOptions, onObject: ObjectSink, references: ReferenceSink = CHECK_ONLY): Promise<BundleVerifyReport> {
   const { signal } = options;
   const limits = resolveLimits(options.limits);
   throwIfAborted(signal);
@@ -104,7 +120,7 @@ export async function readBundle(source: BundleSource, options: VerifyBundleOpti
       digest: createSha256,
       pause: slice.pause,
     });
-    return await readEntries(zip, bytes, limits, options, onObject, slice);
+    return await readEntries(zip, bytes, limits, options, onObject, references, slice);
   } catch (e) {
     await bytes.cancel();
     throw e instanceof ZipFormatError ? hostileFromZip(e) : e;
@@ -118,6 +134,7 @@ async function readEntries(
   limits: BundleLimits,
   options: VerifyBundleOptions,
   onObject: ObjectSink,
+  references: ReferenceSink,
   slice: TimeSlicer,
 ): Promise<BundleVerifyReport> {
   const { signal, onProgress } = options;
@@ -144,6 +161,8 @@ async function readEntries(
   let seenCount = 0;
   let seenIndex = false;
   const extras = new Map<string, Uint8Array>();
+  const refIndex = new Map(info.refs.map((r, i) => [r.name, i]));
+  const refSeen = new Uint8Array(info.refs.length);
   onProgress?.({ phase: 'verify', done: 0, total: n, bytes: bytes.position });
 
   for (let entry = await zip.next(); entry; entry = await zip.next()) {
@@ -174,6 +193,36 @@ async function readEntries(
         const data = (await zip.readData(entry, { keep: true }))!;
         if (sha256Hex(data) !== rec.sha256) throw hostile('BUNDLE_HASH_MISMATCH', `${name} does not hash to the SHA-256 manifest.json gives for it`, name);
         extras.set(name, data);
+        break;
+      }
+      case 'reference': {
+        if (info.version === BUNDLE_VERSION) throw hostile('BUNDLE_UNSAFE_PATH', `entry ${name} is a reference document, which a version 1 bundle never carries`, name);
+        const i = refIndex.get(ref.name);
+        if (i === undefined) throw hostile('BUNDLE_MANIFEST_MISMATCH', `the bundle holds the reference document ${name}, which manifest.json does not list`, name);
+        if (refSeen[i]) throw hostile('BUNDLE_DUPLICATE_ENTRY', `the bundle holds ${name} twice`, name);
+        const rec = info.refs[i]!;
+        if (entry.size !== rec.size) throw hostile('BUNDLE_MANIFEST_MISMATCH', `${name} is ${entry.size} bytes but manifest.json says ${rec.size}`, name);
+        const data = (await zip.readData(entry, { keep: true }))!;
+        if (sha256Hex(data) !== rec.sha256) throw hostile('BUNDLE_HASH_MISMATCH', `${name} does not hash to the SHA-256 manifest.json gives for it`, name);
+        let doc: ReferenceDocument;
+        try {
+          doc = decodeReferenceDocument(data, name, ref.name);
+        } catch (e) {
+          // An unknown document version stays UNSUPPORTED_VERSION; a damaged one is a damaged bundle.
+          if (e instanceof CorruptIndexError) throw hostile('BUNDLE_MALFORMED', `${name} is not a valid reference document: ${e.message.replace(/; it was left as it is$/, '')}`, name, e);
+          throw e;
+        }
+        for (const hash of new Set(hashesOf(doc))) {
+          if (table.find(hash) < 0 && !(await references.outside(hash))) {
+            throw hostile(
+              'BUNDLE_MANIFEST_MISMATCH',
+              `reference ${JSON.stringify(ref.name)} names object ${hash}, which the bundle does not hold${references === CHECK_ONLY ? '' : ' and the archive does not have'}`,
+              name,
+            );
+          }
+        }
+        refSeen[i] = 1;
+        references.onReference(doc, data);
         break;
       }
       case 'object': {
@@ -211,6 +260,11 @@ async function readEntries(
     throw hostile('BUNDLE_MANIFEST_MISMATCH', `manifest.json lists ${n - seenCount} object(s) the bundle does not hold (first: ${firstMissing})`, objectEntryName(firstMissing));
   }
   if (!seenIndex) throw hostile('BUNDLE_MANIFEST_MISMATCH', 'the bundle has no index.json', INDEX_ENTRY);
+  const unseen = refSeen.indexOf(0);
+  if (unseen >= 0) {
+    const entry = referenceEntryName(info.refs[unseen]!.name);
+    throw hostile('BUNDLE_MANIFEST_MISMATCH', `manifest.json lists ${entry}, which the bundle does not hold`, entry);
+  }
   for (const name of Object.keys(info.extras)) {
     if (!extras.has(name)) throw hostile('BUNDLE_MANIFEST_MISMATCH', `manifest.json lists ${name}, which the bundle does not hold`, name);
   }
