@@ -1,0 +1,161 @@
+/**
+ * Change events across two real tabs of one origin (docs/changes.md), on
+ * IndexedDB and OPFS: what one tab puts, deletes and sets as references
+ * reaches a listener in the other tab. The listener polls only once a minute,
+ * so a change that arrives within the test's bound was delivered by the
+ * BroadcastChannel wake-up, not by polling.
+ *
+ * The second tab runs `test/browser-peer.html` (see `browser-commands.ts`).
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { commands } from 'vitest/browser';
+import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb/index.js';
+import { opfsAdapter } from '../adapters/opfs/index.js';
+import type { StorageAdapter } from '../src/adapter/contract.js';
+import { openArchive, type ArchiveChange } from '../src/index.js';
+
+let counter = 0;
+const unique = (tag: string) => `changes-${tag}-${Date.now().toString(36)}-${++counter}`;
+const cleanup: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanup) await c().catch(() => {});
+});
+
+interface Backend {
+  name: string;
+  here(id: string): StorageAdapter;
+  peer: string;
+  forget(id: string): Promise<void>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'indexeddb',
+    here: (id) => indexedDbAdapter({ name: id }),
+    peer: '(mods, id) => mods.idb.indexedDbAdapter({ name: id })',
+    forget: (id) => deleteIndexedDbArchive(id),
+  },
+  {
+    name: 'opfs',
+    here: (id) => opfsAdapter({ root: id }),
+    peer: '(mods, id) => mods.opfs.opfsAdapter({ root: id })',
+    forget: async (id) => (await navigator.storage.getDirectory()).removeEntry(id, { recursive: true }),
+  },
+];
+
+const brief = (c: ArchiveChange) => (c.kind === 'put' || c.kind === 'delete' ? `${c.kind} ${c.hash}` : `${c.kind} ${c.name} ${c.seq}`);
+
+/** The writer tab's script: put 3 values, set a reference to each, delete the first; returns the changes it made, in order. */
+const WRITE = (backend: Backend) => `async (mods, id) => {
+  const adapter = (${backend.peer})(mods, id);
+  const archive = await mods.archive.openArchive(adapter);
+  const made = [];
+  const hashes = [];
+  for (let i = 0; i < 3; i++) {
+    const h = await archive.put({ tab: 'writer', i });
+    hashes.push(h);
+    made.push('put ' + h);
+    await new Promise((r) => setTimeout(r, 5));
+    const r = await archive.refs.set('tabs/note', h);
+    made.push('ref-set tabs/note ' + r.seq);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await archive.delete(hashes[0]);
+  made.push('delete ' + hashes[0]);
+  await archive.close();
+  await adapter.close();
+  return made;
+}`;
+
+for (const backend of backends) {
+  describe(`change events across tabs on ${backend.name}`, () => {
+    let peer: string | undefined;
+    afterEach(async () => {
+      if (peer) await commands.peerClose(peer);
+      peer = undefined;
+    });
+
+    it('a change in the other tab reaches this tab by BroadcastChannel (no polling), not local', async () => {
+      const id = unique(backend.name);
+      cleanup.push(() => backend.forget(id));
+      peer = await commands.peerOpen();
+      const adapter = backend.here(id);
+      const archive = await openArchive(adapter);
+      const stop = new AbortController();
+      const got: ArchiveChange[] = [];
+      const listening = (async () => {
+        for await (const c of archive.changes({ pollMs: 60_000, signal: stop.signal })) got.push(c);
+      })();
+      // The listener's first read is done before the writer starts (it would otherwise be what finds the changes).
+      await new Promise((r) => setTimeout(r, 200));
+      const made = await commands.peerRun<string[]>(peer, WRITE(backend), id);
+      const deadline = Date.now() + 10_000;
+      while (got.length < made.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      stop.abort();
+      await listening;
+      expect(got.map(brief)).toEqual(made);
+      expect(got.some((c) => c.local)).toBe(false);
+      await archive.close();
+      await adapter.close?.();
+    });
+
+    it('the other tab listens while this one writes; and resumes from a position after being closed', async () => {
+      const id = unique(backend.name);
+      cleanup.push(() => backend.forget(id));
+      peer = await commands.peerOpen();
+      const adapter = backend.here(id);
+      const archive = await openArchive(adapter);
+      await commands.peerRun(peer, `async (mods, id) => { globalThis.ready = (${backend.peer})(mods, id); }`, id);
+      const heard = commands.peerRun<{ changes: string[]; position: string }>(
+        peer,
+        `async (mods, id) => {
+          const adapter = globalThis.ready;
+          const archive = await mods.archive.openArchive(adapter);
+          const changes = [];
+          let position = '';
+          const ac = new AbortController();
+          const timer = setTimeout(() => ac.abort(), 10000);
+          globalThis.listening = true;
+          for await (const c of archive.changes({ pollMs: 60000, signal: ac.signal })) {
+            changes.push((c.kind === 'put' || c.kind === 'delete' ? c.kind + ' ' + c.hash : c.kind + ' ' + c.name + ' ' + c.seq) + (c.local ? ' local' : ''));
+            position = c.position;
+            if (changes.length === 2) break;
+          }
+          clearTimeout(timer);
+          await archive.close();
+          await adapter.close();
+          return { changes, position };
+        }`,
+        id,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const h1 = await archive.put({ tab: 'test', n: 1 });
+      await new Promise((r) => setTimeout(r, 5));
+      await archive.refs.set('tabs/a', h1);
+      const first = await heard;
+      expect(first.changes).toEqual([`put ${h1}`, 'ref-set tabs/a 1']);
+      // While the other tab is away: more changes; it comes back with its position.
+      const h2 = await archive.put({ tab: 'test', n: 2 });
+      await archive.delete(h1);
+      const rest = await commands.peerRun<string[]>(
+        peer,
+        `async (mods, [id, since]) => {
+          const adapter = (${backend.peer})(mods, id);
+          const archive = await mods.archive.openArchive(adapter);
+          const out = [];
+          for await (const c of archive.changes({ since, pollMs: 20 })) {
+            out.push(c.kind + ' ' + c.hash);
+            if (out.length === 2) break;
+          }
+          await archive.close();
+          await adapter.close();
+          return out;
+        }`,
+        [id, first.position],
+      );
+      expect(rest).toEqual([`put ${h2}`, `delete ${h1}`]);
+      await archive.close();
+      await adapter.close?.();
+    });
+  });
+}
