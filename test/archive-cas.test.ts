@@ -72,3 +72,64 @@ describe('writers sharing a store by compare-and-swap of the root', () => {
     expect(lost).toBeGreaterThan(0);
   });
 });
+
+describe('write-once pieces on a store without a lock', () => {
+  /** A lock-less swapping store that counts how objects and index pieces are written. */
+  function counted(store: Map<string, Uint8Array>, onCreate?: (key: string, bytes: Uint8Array) => void) {
+    // Like S3: no lock, no all-or-nothing batch, so puts take the segment-then-objects path.
+    const view = lockless(store, true);
+    view.capabilities = { ...view.capabilities, atomicBatch: false, batchHeadFirst: false };
+    const calls = { create: new Map<string, number>(), write: new Map<string, number>() };
+    const area = (key: string) => key.split('/', 1)[0]!;
+    const bump = (m: Map<string, number>, key: string) => m.set(area(key), (m.get(area(key)) ?? 0) + 1);
+    const { create, write } = view;
+    view.create = async (key, bytes, options) => {
+      bump(calls.create, key);
+      onCreate?.(key, bytes);
+      return create!.call(view, key, bytes, options);
+    };
+    view.write = async (key, bytes, options) => {
+      bump(calls.write, key);
+      return write.call(view, key, bytes, options);
+    };
+    return { view, calls };
+  }
+
+  it('objects and run pieces are created (If-None-Match: * on S3), never written over', async () => {
+    const store = new Map<string, Uint8Array>();
+    const { view, calls } = counted(store);
+    const archive = await openArchive(view, { compactAfter: 2 });
+    for (let i = 0; i < 6; i++) await archive.putMany(Array.from({ length: 20 }, (_, k) => ({ i, k })));
+    await archive.close();
+    expect(calls.create.get('objects')).toBe(120);
+    expect(calls.create.get('index')).toBeGreaterThan(0);
+    expect(calls.write.get('objects') ?? 0).toBe(0);
+    expect(calls.write.get('index') ?? 0).toBe(0);
+  });
+
+  it('a piece another writer already stored is kept when its bytes are ours, replaced when they are not', async () => {
+    const store = new Map<string, Uint8Array>();
+    let n = 0;
+    const planted = { same: 0, other: 0 };
+    // Before every second piece is created, "another writer" has stored it: alternately the same bytes, or others.
+    const { view } = counted(store, (key, bytes) => {
+      if (!key.startsWith('index/') || n++ % 2 === 0) return;
+      const same = n % 4 === 2;
+      planted[same ? 'same' : 'other']++;
+      store.set(key, same ? new Uint8Array(bytes) : new TextEncoder().encode('not this run'));
+    });
+    const archive = await openArchive(view, { compactAfter: 2 });
+    const hashes: string[] = [];
+    for (let i = 0; i < 6; i++) hashes.push(...(await archive.putMany(Array.from({ length: 20 }, (_, k) => ({ i, k })))));
+    await archive.close();
+    expect(planted.same).toBeGreaterThan(1);
+    expect(planted.other).toBeGreaterThan(1);
+    const reader = await openArchive(memoryAdapter({ store }), { autoRepairIndex: false });
+    const listed: string[] = [];
+    for await (const h of reader.list()) listed.push(h);
+    expect(listed.sort()).toEqual([...new Set(hashes)].sort());
+    const report = await reader.verify();
+    expect([report.corrupt, report.orphaned, report.missing]).toEqual([[], [], []]);
+    await reader.close();
+  });
+});

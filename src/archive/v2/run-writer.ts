@@ -8,6 +8,8 @@
  * @module
  */
 import type { StorageAdapter } from '../../adapter/contract.js';
+import { swapsNatively } from '../../adapter/cas.js';
+import { bytesEqual } from '../../internal/bytes.js';
 import { sha256Hex } from '../../hash.js';
 import { runBloomKey, runDirectoryKey, runPageKey } from '../layout.js';
 import { Bloom, bloomBits } from './bloom.js';
@@ -73,16 +75,35 @@ export class RunWriter {
     if (cells.length === 0) return;
     this.buffer = [];
     const bytes = encodePage(cells);
-    await this.adapter.write(runPageKey(this.id, this.pages.length), bytes, { signal: this.signal });
+    await this.store(runPageKey(this.id, this.pages.length), bytes);
     this.pages.push([cells[0]!.hash, cells[cells.length - 1]!.hash, cells.length, sha256Hex(bytes)]);
     this.count += cells.length;
+  }
+
+  /**
+   * Stores one piece, written once: where the adapter has conditional writes
+   * (S3's `If-None-Match: *`), by `create`, so that no piece already stored
+   * is replaced. A refusal is another writer (or an earlier attempt) having
+   * written this very run: its id comes from the run's content, so the bytes
+   * are the same, and nothing is left to do. Bytes that differ belong to no
+   * root (a root names a run by its directory's digest, which covers every
+   * page and the filter) and are replaced as a plain write would.
+   */
+  private async store(key: string, bytes: Uint8Array): Promise<void> {
+    const { adapter, signal } = this;
+    if (swapsNatively(adapter) && adapter.create) {
+      if (await adapter.create(key, bytes, { signal })) return;
+      const stored = await adapter.read(key, { signal });
+      if (stored && bytesEqual(stored, bytes)) return;
+    }
+    await adapter.write(key, bytes, { signal });
   }
 
   /** Writes what is left, the filter and the directory; resolves the run as a root names it. */
   async finish(level: number): Promise<RunRef> {
     await this.flush();
     const bloomBytes = this.bloom.bytes;
-    await this.adapter.write(runBloomKey(this.id), bloomBytes, { signal: this.signal });
+    await this.store(runBloomKey(this.id), bloomBytes);
     const directory = encodeDirectory({
       id: this.id,
       level,
@@ -90,7 +111,7 @@ export class RunWriter {
       bloom: { bits: this.bloom.bits, hashes: this.bloom.hashes, sha256: sha256Hex(bloomBytes) },
       pages: this.pages,
     });
-    await this.adapter.write(runDirectoryKey(this.id), directory, { signal: this.signal });
+    await this.store(runDirectoryKey(this.id), directory);
     return { id: this.id, level, count: this.count, directory: sha256Hex(directory) };
   }
 }
