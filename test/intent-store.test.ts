@@ -348,7 +348,7 @@ describe('file intent store', () => {
 });
 
 describe('archive intent store', () => {
-  it('stores each intent and edge as a content-addressed object; an update swaps the hash in the index', async () => {
+  it('stores each intent as a content-addressed object under a reference whose history is its versions; the edge list is one object', async () => {
     const adapter = memoryAdapter();
     const archive = await openArchive(adapter);
     const store = await openArchiveIntentStore({ archive });
@@ -359,28 +359,39 @@ describe('archive intent store', () => {
     const v2 = store.hashOf('a')!;
     expect(v2).not.toBe(v1);
     expect(await archive.get(v2)).toEqual(makeIntent('a', { status: 'Completed' }));
-    // The old version is dropped from the index, not from the archive.
+    // Every version of the intent is the reference's history, newest first.
+    expect(store.referenceOf('a')).toBe('intent-graph/intents/a');
+    expect((await archive.refs.history('intent-graph/intents/a')).map((v) => v.hash)).toEqual([v2, v1]);
+    expect((await store.history('a')).map((v) => v.hash)).toEqual([v2, v1]);
     expect(store.referencedHashes()).toEqual([v2]);
-    expect(await archive.has(v1)).toBe(true);
-    // Equal edges share one object; the index lists it twice.
+    // Equal edges repeat in the one edge-list object.
     await store.storeEdge(makeEdge('a', 'b'));
     await store.storeEdge(makeEdge('a', 'b'));
     expect(store.referencedHashes()).toHaveLength(2);
-    const index = JSON.parse(new TextDecoder().decode((await adapter.read('intent-graph/index.json'))!));
-    expect(index).toEqual({ edges: [expect.any(String), expect.any(String)], format: 'archive-storage/intent-graph-index', intents: { a: v2 }, version: 1 });
-    expect(index.edges[0]).toBe(index.edges[1]);
+    const edges = (await archive.refs.get('intent-graph/edges'))!;
+    expect(await archive.get(edges.hash)).toEqual([makeEdge('a', 'b'), makeEdge('a', 'b')]);
+    // No private index; a delete is the reference's newest version.
+    expect(await adapter.read('intent-graph/index.json')).toBeUndefined();
+    await store.delete('a');
+    expect((await store.history('a')).map((v) => v.hash)).toEqual([null, v2, v1]);
+    expect(await archive.refs.get('intent-graph/intents/a')).toBeUndefined();
   });
 
-  it('gc with referencedHashes() as the keep set reclaims old versions, and the store still opens', async () => {
+  it('gc keeps every retained version of an intent, collects what the graph no longer names, and the store still opens', async () => {
     const shared = new Map<string, Uint8Array>();
     const archive = await openArchive(memoryAdapter({ store: shared }));
     const store = await openArchiveIntentStore({ archive });
     await store.store(makeIntent('a'));
+    const v1 = store.hashOf('a')!;
     await store.update(makeIntent('a', { goal: 'v2' }));
-    const report = await archive.gc({ keep: store.referencedHashes() });
+    const stray = await archive.put({ not: 'in the graph' });
+    const report = await archive.gc({ unreferenced: true, graceMs: 0 });
     expect(report.deleted).toBe(1);
+    expect(await archive.has(stray)).toBe(false);
+    expect(await archive.has(v1)).toBe(true);
     const again = await openArchiveIntentStore({ archive: await openArchive(memoryAdapter({ store: shared })) });
     expect((await again.get('a'))!.goal).toBe('v2');
+    expect((await again.history('a')).map((v) => v.hash)).toEqual([again.hashOf('a'), v1]);
   });
 
   it('keeps several graphs in one archive under different index keys', async () => {
