@@ -214,6 +214,8 @@ export class ChangeReader {
     const items: Item[] = [];
     for (const seg of segments) {
       const mark = this.marks.get(seg.writer);
+      // A watermark from a position knows no time: learn it, or the floor would forget the writer too soon.
+      if (mark && seg.seq === mark.seq) mark.time = Math.max(mark.time, seg.time);
       if (mark && (seg.seq < mark.seq || (seg.seq === mark.seq && mark.lines >= ALL_LINES))) continue;
       const from = mark && seg.seq === mark.seq ? mark.lines : 0;
       throwIfAborted(signal);
