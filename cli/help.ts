@@ -77,6 +77,17 @@ meta, seq, time). ref cas writes nothing when NAME is not at EXPECTED: it
 exits 1 with CONFLICT and says where NAME is. The history keeps the last 32
 earlier versions of each name. ref get, ls and log only read.`,
   },
+  watch: {
+    section: 'References',
+    lines: [['watch [SINCE]', 'one line per change to objects and references, until Ctrl-C']],
+    details: `Prints, tab-separated: kind (put, delete, ref-set, ref-delete), name, hash,
+seq ('-' where a change has none) and the change's position (--json: the
+change as JSON). Changes of other processes show within about 250 ms.
+watch POSITION resumes after that change; a position older than the change
+log keeps (1 hour by default) exits with CHANGES_TRIMMED: list what you need
+and watch again from now. Damaged change segments are skipped, with a line
+on stderr. Opens the store read-only.`,
+  },
   export: {
     section: 'Bundles and sync',
     lines: [['export OUT.zip [--created-at T]', 'the portable bundle, written atomically']],

@@ -16,6 +16,7 @@ import * as graphCommands from './commands/graph.js';
 import * as intentCommands from './commands/intents.js';
 import { CHANGING_SUBCOMMANDS, ref } from './commands/ref.js';
 import * as transferCommands from './commands/transfer.js';
+import { watch } from './commands/watch.js';
 import type { CliContext, CliIo, Command } from './context.js';
 import { describeError, EXIT, exitCodeOf, usageError } from './errors.js';
 import { didYouMean } from './text.js';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, { run: Command; access: StoreAccess | ((a: Parsed
   verify: { run: archiveCommands.verify, access: (a) => (a.values.repair ? 'modify' : 'read') },
   gc: { run: gc, access: (a) => (a.values['dry-run'] ? 'read' : 'modify') },
   ref: { run: ref, access: (a) => (CHANGING_SUBCOMMANDS.includes(a.positionals[0]!) ? 'modify' : 'read') },
+  watch: { run: watch, access: 'read' },
   export: { run: transferCommands.exportCommand, access: 'read' },
   import: { run: transferCommands.importCommand, access: 'create' },
   sync: { run: transferCommands.sync, access: 'read' },
