@@ -13,7 +13,7 @@
  */
 import { ClosedError, InvalidArgumentError, isArchiveStorageError } from '../errors.js';
 import { anySignal } from '../internal/abort.js';
-import { broadcastChannelConstructor } from '../platform.js';
+import { broadcastChannelConstructor, processId } from '../platform.js';
 import { ChangeReader, type ChangeReaderSettings } from './reader.js';
 import type { ArchiveChange, ChangesOptions, WatchOptions } from './types.js';
 
@@ -39,6 +39,7 @@ export class ChangeHub {
   private readonly subscribers = new Set<Subscriber>();
   private channel: BroadcastChannel | null | undefined;
   private closed = false;
+  private posting = false;
 
   constructor(private readonly settings: ChangeHubSettings) {}
 
@@ -47,15 +48,24 @@ export class ChangeHub {
     this.writers.add(id);
   }
 
-  /** A commit of this handle resolved: wake this handle's readers and tell the other tabs. */
+  /**
+   * A commit of this handle resolved: wake this handle's readers and tell the
+   * other tabs, once for all the commits that resolve together (a burst of
+   * puts costs one message).
+   */
   announce(): void {
     if (this.closed) return;
     for (const s of this.subscribers) s.wake();
-    try {
-      this.open()?.postMessage(1);
-    } catch {
-      // A closed or failing channel only delays other tabs to their next poll.
-    }
+    if (this.posting) return;
+    this.posting = true;
+    queueMicrotask(() => {
+      this.posting = false;
+      try {
+        this.open()?.postMessage(1);
+      } catch {
+        // A closed or failing channel only delays other tabs to their next poll.
+      }
+    });
   }
 
   /** Changes after `options.since` (default `'now'`), until `signal` aborts or the archive closes. */
@@ -167,15 +177,15 @@ export class ChangeHub {
   /** The channel, opened on first use; null where there is none (or after close). */
   private open(): BroadcastChannel | null {
     if (this.channel !== undefined || this.closed) return this.channel ?? null;
-    const Channel = broadcastChannelConstructor();
+    // Node has BroadcastChannel, but only between threads of one process: other processes poll
+    // anyway, and a channel per handle would cost every put a message to every open handle.
+    const Channel = processId() === undefined ? broadcastChannelConstructor() : undefined;
     if (!Channel) return (this.channel = null);
     try {
       const channel = new Channel(this.settings.channel);
       channel.onmessage = () => {
         for (const s of this.subscribers) s.wake();
       };
-      // Node: a channel must not keep the process alive by itself.
-      (channel as unknown as { unref?: () => void }).unref?.();
       return (this.channel = channel);
     } catch {
       return (this.channel = null);
