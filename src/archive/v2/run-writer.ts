@@ -7,7 +7,8 @@
  *
  * @module
  */
-import type { StorageAdapter } from '../../adapter/contract.js';
+import type { StorageAdapter, WriteEntry } from '../../adapter/contract.js';
+import { writeBatch } from '../../adapter/batch.js';
 import { swapsNatively } from '../../adapter/cas.js';
 import { bytesEqual } from '../../internal/bytes.js';
 import { sha256Hex } from '../../hash.js';
@@ -17,6 +18,13 @@ import { encodeDirectory, encodePage, type Cell, type PageRef, type RunRef } fro
 
 /** Most entries in one page. */
 export const PAGE_ENTRIES = 2048;
+/**
+ * Pages encoded before they are written, together, in one `writeMany` (a few
+ * MB at most): on SQLite or IndexedDB a write is a transaction, with its own
+ * commit, so a fold's one page, filter and directory were three commits; they
+ * are one now, and a big merge pays one per this many pages.
+ */
+export const PAGES_PER_WRITE = 8;
 
 /** What the live cells of a written run add up to (for a root that covers exactly this run). */
 export interface LiveTotals {
@@ -31,6 +39,8 @@ export class RunWriter {
   private readonly bloom: Bloom;
   private readonly pages: PageRef[] = [];
   private buffer: Cell[] = [];
+  /** Encoded pages not written yet (at most {@link PAGES_PER_WRITE}). */
+  private pending: WriteEntry[] = [];
   private count = 0;
   private last = '';
   /** Live cells written so far. */
@@ -51,9 +61,10 @@ export class RunWriter {
   }
 
   /**
-   * Adds the next cell. A promise only when the cell filled a page (it is
-   * being written): a caller adding a million cells awaits one per page,
-   * not one per cell (`await` of the undefined otherwise returned still works).
+   * Adds the next cell. A promise only when the cell filled the last page of
+   * a write (they are being written): a caller adding a million cells awaits
+   * one per {@link PAGES_PER_WRITE} pages, not one per cell (`await` of the
+   * undefined otherwise returned still works).
    */
   add(cell: Cell): Promise<void> | undefined {
     if (cell.hash <= this.last) throw new Error(`run ${this.id}: cells out of order (${cell.hash} after ${this.last})`);
@@ -67,43 +78,32 @@ export class RunWriter {
       if (l.newest === null || cell.rec.storedAt > l.newest) l.newest = cell.rec.storedAt;
     }
     this.buffer.push(cell);
-    return this.buffer.length >= PAGE_ENTRIES ? this.flush() : undefined;
+    if (this.buffer.length < PAGE_ENTRIES) return undefined;
+    this.encodeBuffer();
+    return this.pending.length >= PAGES_PER_WRITE ? this.writePending() : undefined;
   }
 
-  private async flush(): Promise<void> {
+  /** Encodes the buffered cells as the next page, to be written with the next batch. */
+  private encodeBuffer(): void {
     const cells = this.buffer;
     if (cells.length === 0) return;
     this.buffer = [];
     const bytes = encodePage(cells);
-    await this.store(runPageKey(this.id, this.pages.length), bytes);
+    this.pending.push({ key: runPageKey(this.id, this.pages.length), bytes });
     this.pages.push([cells[0]!.hash, cells[cells.length - 1]!.hash, cells.length, sha256Hex(bytes)]);
     this.count += cells.length;
   }
 
-  /**
-   * Stores one piece, written once: where the adapter has conditional writes
-   * (S3's `If-None-Match: *`), by `create`, so that no piece already stored
-   * is replaced. A refusal is another writer (or an earlier attempt) having
-   * written this very run: its id comes from the run's content, so the bytes
-   * are the same, and nothing is left to do. Bytes that differ belong to no
-   * root (a root names a run by its directory's digest, which covers every
-   * page and the filter) and are replaced as a plain write would.
-   */
-  private async store(key: string, bytes: Uint8Array): Promise<void> {
-    const { adapter, signal } = this;
-    if (swapsNatively(adapter) && adapter.create) {
-      if (await adapter.create(key, bytes, { signal })) return;
-      const stored = await adapter.read(key, { signal });
-      if (stored && bytesEqual(stored, bytes)) return;
-    }
-    await adapter.write(key, bytes, { signal });
+  private async writePending(extra: readonly WriteEntry[] = []): Promise<void> {
+    const entries = extra.length ? [...this.pending, ...extra] : this.pending;
+    this.pending = [];
+    if (entries.length) await writeBatch(this.adapter, entries, { signal: this.signal });
   }
 
   /** Writes what is left, the filter and the directory; resolves the run as a root names it. */
   async finish(level: number): Promise<RunRef> {
-    await this.flush();
+    this.encodeBuffer();
     const bloomBytes = this.bloom.bytes;
-    await this.store(runBloomKey(this.id), bloomBytes);
     const directory = encodeDirectory({
       id: this.id,
       level,
@@ -111,7 +111,11 @@ export class RunWriter {
       bloom: { bits: this.bloom.bits, hashes: this.bloom.hashes, sha256: sha256Hex(bloomBytes) },
       pages: this.pages,
     });
-    await this.store(runDirectoryKey(this.id), directory);
+    // The last pages, the filter and the directory in one batch: nothing names the run until a root does.
+    await this.writePending([
+      { key: runBloomKey(this.id), bytes: bloomBytes },
+      { key: runDirectoryKey(this.id), bytes: directory },
+    ]);
     return { id: this.id, level, count: this.count, directory: sha256Hex(directory) };
   }
 }
