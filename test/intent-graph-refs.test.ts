@@ -138,6 +138,19 @@ describe('the intent graph on references', () => {
     expect(before.size).toBeGreaterThan(0);
   });
 
+  it('a replace to the graph the references hold already writes nothing, not even its record', async () => {
+    const shared = new Map<string, Uint8Array>();
+    const store = await open(memoryAdapter({ store: shared }));
+    await store.replaceAll(sampleGraph());
+    const before = new Map(shared);
+    const again = await open(memoryAdapter({ store: shared }));
+    await again.replaceAll(sampleGraph());
+    await again.restore(await store.backup());
+    expect(new Map(shared)).toEqual(before);
+    await again.replaceAll({ intents: { a: makeIntent('a') }, edges: [] });
+    expect(await again.snapshot()).toEqual({ intents: { a: makeIntent('a') }, edges: [] });
+  });
+
   it('a replace killed at any change leaves the old graph or the new one, never a mix', async () => {
     const old: IntentGraph = { intents: { keep: makeIntent('keep'), gone: makeIntent('gone'), changed: makeIntent('changed') }, edges: [makeEdge('keep', 'gone')] };
     const next = sampleGraph();

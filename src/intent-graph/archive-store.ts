@@ -302,10 +302,20 @@ class ArchiveStore extends BaseIntentStore implements ArchiveIntentStore {
     const list = [...state.intents.values()];
     // One durability barrier for every object the references will name; then the record makes the replace happen.
     const hashes = await this.archive.putMany([...list, state.edges], { signal });
-    await this.setTo(this.replaceRefs, this.names.replace, undefined, record, signal);
     const heads: Heads = { intents: new Map(list.map((intent, i) => [intent.intent_id, hashes[i]!])), edges: hashes[list.length] };
     const present = await this.presentIntents(signal);
     const wanted = new Map(list.map((intent) => [intentSegment(intent.intent_id), intent]));
+    const edgesNow = (await this.edgeRefs.get(this.names.edges, { signal }))?.hash;
+    const same =
+      present.size === wanted.size &&
+      list.every((intent) => present.get(intentSegment(intent.intent_id))?.hash === heads.intents.get(intent.intent_id)) &&
+      (edgesNow === heads.edges || (edgesNow === undefined && !state.edges.length));
+    if (same && !(await this.replaceRefs.get(this.names.replace, { signal }))) {
+      // Nothing would change (a restore of the graph the references hold already): write nothing, not even a record.
+      if (edgesNow === undefined) heads.edges = undefined;
+      return heads;
+    }
+    await this.setTo(this.replaceRefs, this.names.replace, undefined, record, signal);
     await mapLimit(
       list,
       this.concurrency,
