@@ -78,7 +78,7 @@ describe('write-once pieces on a store without a lock', () => {
   function counted(store: Map<string, Uint8Array>, onCreate?: (key: string, bytes: Uint8Array) => void) {
     // Like S3: no lock, no all-or-nothing batch, so puts take the segment-then-objects path.
     const view = lockless(store, true);
-    view.capabilities = { ...view.capabilities, atomicBatch: false, batchHeadFirst: false };
+    Object.assign(view, { capabilities: { ...view.capabilities, atomicBatch: false, batchHeadFirst: false } });
     const calls = { create: new Map<string, number>(), write: new Map<string, number>() };
     const area = (key: string) => key.split('/', 1)[0]!;
     const bump = (m: Map<string, number>, key: string) => m.set(area(key), (m.get(area(key)) ?? 0) + 1);

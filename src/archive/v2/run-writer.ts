@@ -12,6 +12,7 @@ import { writeBatch } from '../../adapter/batch.js';
 import { swapsNatively } from '../../adapter/cas.js';
 import { bytesEqual } from '../../internal/bytes.js';
 import { sha256Hex } from '../../hash.js';
+import { mapLimit } from '../../internal/pool.js';
 import { runBloomKey, runDirectoryKey, runPageKey } from '../layout.js';
 import { Bloom, bloomBits } from './bloom.js';
 import { encodeDirectory, encodePage, type Cell, type PageRef, type RunRef } from './codec.js';
@@ -97,7 +98,27 @@ export class RunWriter {
   private async writePending(extra: readonly WriteEntry[] = []): Promise<void> {
     const entries = extra.length ? [...this.pending, ...extra] : this.pending;
     this.pending = [];
-    if (entries.length) await writeBatch(this.adapter, entries, { signal: this.signal });
+    if (entries.length === 0) return;
+    const { adapter, signal } = this;
+    if (swapsNatively(adapter) && adapter.create) {
+      await mapLimit(entries, PAGES_PER_WRITE + 2, (e) => this.createOnce(e), signal);
+    } else await writeBatch(adapter, entries, { signal });
+  }
+
+  /**
+   * Stores one piece, written once, where the adapter has conditional writes
+   * and no lock (S3's `If-None-Match: *`): no piece already stored is
+   * replaced. A refusal is another writer (or an earlier attempt) having
+   * written this very run: ids of merged runs come from their content, so the
+   * bytes are the same and nothing is left to do. Bytes that differ belong to
+   * no root (a root names a run by its directory's digest, which covers every
+   * page and the filter) and are replaced as a plain write would.
+   */
+  private async createOnce({ key, bytes }: WriteEntry): Promise<void> {
+    const { adapter, signal } = this;
+    if (await adapter.create!(key, bytes, { signal })) return;
+    const stored = await adapter.read(key, { signal });
+    if (!stored || !bytesEqual(stored, bytes)) await adapter.write(key, bytes, { signal });
   }
 
   /** Writes what is left, the filter and the directory; resolves the run as a root names it. */
