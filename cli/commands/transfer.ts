@@ -1,11 +1,17 @@
 /**
  * Moving a whole archive: export / import of the portable bundle, and sync to
- * another store.
+ * another store. References travel too (docs/format.md, "Bundle v2"): a
+ * reference the target holds on another history is a conflict, listed one
+ * line per name (`conflict <name> here <seq>:<hash> incoming <seq>:<hash>`);
+ * import then refuses the whole bundle (CONFLICT), sync moves nothing for
+ * that name and exits 1.
  *
  * @module
  */
 import { exportBundleToFile, importBundleFromFile, verifyBundleFile } from '../../node/bundle-file.js';
 import { syncArchive } from '../../src/archive/sync.js';
+import { referenceDocuments } from '../../src/refs/scan.js';
+import { ReferenceTransferConflictError, type ReferenceState, type ReferenceTransferConflict } from '../../src/refs/transfer.js';
 import { createBackup } from '../../src/intent-graph/document.js';
 import { allowOnly, expectPositionals } from '../args.js';
 import type { Command } from '../context.js';
@@ -14,6 +20,10 @@ import { checkReadableFile } from '../io.js';
 import { pinnedTime } from '../reproducible.js';
 import { count } from '../text.js';
 import { intentStore, printWarnings } from './graph.js';
+
+const stateText = (s: ReferenceState) => `${s.seq}:${s.hash ?? 'deleted'}`;
+/** One line per conflicting name: what this store holds, what came in. */
+const conflictLine = (c: ReferenceTransferConflict) => `conflict ${c.name} here ${stateText(c.target)} incoming ${stateText(c.incoming)}`;
 
 export const exportCommand: Command = async (ctx) => {
   allowOnly(ctx.args, 'export', ['created-at']);
@@ -34,8 +44,10 @@ export const exportCommand: Command = async (ctx) => {
   });
   bar.done();
   const stats = await archive.stats({ signal: ctx.signal });
-  if (ctx.json) ctx.out(JSON.stringify({ file: out, bytes, objects: stats.count, intentGraph: Boolean(extras) }));
-  else ctx.info(`exported ${count(stats.count, 'object')} (${count(bytes, 'byte')}) to ${out}`);
+  let refs = 0; // reference documents (deleted references too): what the bundle carries
+  for await (const _ of referenceDocuments(archive.adapter, { signal: ctx.signal })) refs++;
+  if (ctx.json) ctx.out(JSON.stringify({ file: out, bytes, objects: stats.count, references: refs, intentGraph: Boolean(extras) }));
+  else ctx.info(`exported ${count(stats.count, 'object')}${refs ? ` and ${count(refs, 'reference')}` : ''} (${count(bytes, 'byte')}) to ${out}`);
   return EXIT.ok;
 };
 
@@ -50,26 +62,51 @@ export const importCommand: Command = async (ctx) => {
     check.done();
   }
   const archive = await ctx.archive();
+  // Whether the store has an intent graph is decided before the import: the bundle's references may bring the graph's.
+  const store = await intentStore(ctx);
+  const before = await store.snapshot({ signal: ctx.signal });
+  const hadGraph = Object.keys(before.intents).length > 0 || before.edges.length > 0;
   const bar = ctx.progress('import');
-  const report = await importBundleFromFile(archive, file!, { signal: ctx.signal, onProgress: (p) => bar.update(p) });
+  let report: Awaited<ReturnType<typeof importBundleFromFile>>;
+  try {
+    report = await importBundleFromFile(archive, file!, { signal: ctx.signal, onProgress: (p) => bar.update(p) });
+  } catch (e) {
+    // Every conflicting name on stdout (the error line on stderr says what was refused and why).
+    if (e instanceof ReferenceTransferConflictError) {
+      bar.done();
+      for (const c of e.conflicts) ctx.out(ctx.json ? JSON.stringify({ conflict: c }) : conflictLine(c));
+    }
+    throw e;
+  }
   bar.done();
   // The bundle's intent graph is restored only into a store that has none: never overwrite a graph silently.
   let graph: 'restored' | 'kept-existing' | 'none' = 'none';
   if (report.extras.backup !== undefined) {
-    const store = await intentStore(ctx);
-    const current = await store.snapshot({ signal: ctx.signal });
-    if (Object.keys(current.intents).length === 0 && current.edges.length === 0) {
-      const r = await store.restore(report.extras.backup as never, { signal: ctx.signal });
-      printWarnings(ctx, r.warnings);
+    if (!hadGraph) {
+      // A bundle of this release brings the graph as references (one per intent, the edges'); an older one as the backup only.
+      const now = await store.snapshot({ signal: ctx.signal });
+      if (Object.keys(now.intents).length === 0 && now.edges.length === 0) {
+        const r = await store.restore(report.extras.backup as never, { signal: ctx.signal });
+        printWarnings(ctx, r.warnings);
+      }
       graph = 'restored';
     } else {
       graph = 'kept-existing';
       ctx.info('archive-storage: note: the bundle carries an intent graph, but this store already has one; kept the existing graph');
     }
   }
-  const summary = { objects: report.objects, added: report.added, present: report.present, bytes: report.bytes, intentGraph: graph };
+  const summary = { objects: report.objects, added: report.added, present: report.present, bytes: report.bytes, references: report.references, intentGraph: graph };
+  const r = report.references;
+  const moved = r.created + r.advanced;
   if (ctx.json) ctx.out(JSON.stringify(summary));
-  else ctx.info(`imported ${count(report.added, 'new object')} (${report.present} already present) from ${file}${graph === 'restored' ? '; intent graph restored' : ''}`);
+  else {
+    ctx.info(
+      `imported ${count(report.added, 'new object')} (${report.present} already present)` +
+        `${moved || r.unchanged || r.behind ? `, ${count(moved, 'reference')} (${r.created} new, ${r.advanced} advanced, ${r.unchanged + r.behind} kept)` : ''}` +
+        ` from ${file}${graph === 'restored' ? '; intent graph restored' : ''}`,
+    );
+    for (const c of r.conflicts) ctx.out(conflictLine(c));
+  }
   return EXIT.ok;
 };
 
@@ -85,9 +122,15 @@ export const sync: Command = async (ctx) => {
   bar.done();
   if (ctx.json) ctx.out(JSON.stringify(report));
   else {
-    ctx.info(`copied ${count(report.copied, 'object')} (${count(report.bytes, 'byte')}), ${report.skipped} already there`);
+    const r = report.references;
+    ctx.info(
+      `copied ${count(report.copied, 'object')} (${count(report.bytes, 'byte')}), ${report.skipped} already there; ` +
+        `references: ${r.created} new, ${r.advanced} advanced, ${r.unchanged + r.behind} kept, ${r.conflicts.length} in conflict`,
+    );
     for (const h of report.corrupt) ctx.out(`corrupt: ${h}`);
     for (const h of report.missing) ctx.out(`missing: ${h}`);
+    for (const c of r.conflicts) ctx.out(conflictLine(c));
+    for (const name of r.missing) ctx.out(`missing reference: ${name}`);
   }
   return report.ok ? EXIT.ok : EXIT.damage;
 };

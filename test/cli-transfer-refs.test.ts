@@ -1,0 +1,100 @@
+/**
+ * The CLI's export / import / sync with references, run as users run them
+ * (the built dist/cli.js): references travel with the bundle and with sync;
+ * a reference on another history is listed one line per name; import then
+ * refuses the whole bundle with CONFLICT (the store unchanged), sync moves
+ * nothing for that name and exits 1.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitCodeOf } from '../cli/errors.js';
+import { ReferenceTransferConflictError } from '../src/refs/transfer.js';
+import { canonicalize } from '../src/json/canonical.js';
+import { sha256Hex } from '../src/hash.js';
+import { cliBuilt, runCli, tempDir } from './support/cli.js';
+
+const t = tempDir('as-cli-transfer-refs-');
+const hashOf = (v: unknown) => sha256Hex(canonicalize(v));
+const at = (store: string) => (args: string[], input?: string) => runCli(['--store', join(t.dir, store), ...args], { input });
+
+/** Every file under a store with its bytes, but the journal (the archive's own log). */
+function tree(store: string): Map<string, string> {
+  const root = join(t.dir, store);
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (!relative(root, p).startsWith('journal')) out.set(relative(root, p), readFileSync(p, 'latin1'));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+beforeAll(() => {
+  if (!cliBuilt()) throw new Error('dist/cli.js is missing: run `npm run build` (npm test does it)');
+});
+afterAll(() => t.cleanup());
+
+describe('cli: references in export, import and sync', () => {
+  it('export carries the references, import brings them back; a conflict refuses the import and lists each name', () => {
+    const src = at('src');
+    const one = { note: 1 };
+    const two = { note: 2 };
+    expect(src(['put'], JSON.stringify(one)).code).toBe(0);
+    expect(src(['put'], JSON.stringify(two)).code).toBe(0);
+    expect(src(['ref', 'set', 'notes/a', hashOf(one)]).code).toBe(0);
+    expect(src(['ref', 'set', 'notes/a', hashOf(two)]).code).toBe(0);
+    expect(src(['ref', 'set', 'todo', hashOf(one)]).code).toBe(0);
+    const bundle = join(t.dir, 'b.zip');
+    const exported = src(['export', bundle, '--json']);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({ objects: 2, references: 2 });
+
+    const dst = at('dst');
+    const imported = dst(['import', bundle, '--json']);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(JSON.parse(imported.stdout).references).toEqual({ created: 2, advanced: 0, unchanged: 0, behind: 0, conflicts: [] });
+    expect(dst(['ref', 'log', 'notes/a']).stdout).toBe(src(['ref', 'log', 'notes/a']).stdout);
+
+    // A third store whose todo is on its own history.
+    const other = at('other');
+    const mine = { mine: true };
+    expect(other(['put'], JSON.stringify(mine)).code).toBe(0);
+    expect(other(['ref', 'set', 'todo', hashOf(mine)]).code).toBe(0);
+    const before = tree('other');
+    const refused = other(['import', bundle]);
+    expect(refused.stderr).toContain('CONFLICT');
+    expect(refused.stdout).toBe(`conflict todo here 1:${hashOf(mine)} incoming 1:${hashOf(one)}\n`);
+    // The exit code the CLI gives every reference conflict (cli/errors.ts).
+    expect(refused.code).toBe(exitCodeOf(new ReferenceTransferConflictError([{ name: 'todo', target: { seq: 1, hash: null }, incoming: { seq: 1, hash: null } }])));
+    expect(refused.code).not.toBe(0);
+    expect(tree('other')).toEqual(before);
+  });
+
+  it('sync advances the target, reports a divergent name and exits 1 with it unmoved', () => {
+    const src = at('sync-src');
+    const dst = at('sync-dst');
+    const v = [{ s: 1 }, { s: 2 }, { s: 3 }];
+    for (const x of v) expect(src(['put'], JSON.stringify(x)).code).toBe(0);
+    expect(src(['ref', 'set', 'a', hashOf(v[0])]).code).toBe(0);
+    expect(src(['ref', 'set', 'b', hashOf(v[0])]).code).toBe(0);
+    const target = ['--to', join(t.dir, 'sync-dst')];
+    const first = src(['sync', ...target, '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).references).toMatchObject({ created: 2, conflicts: [] });
+
+    expect(src(['ref', 'set', 'a', hashOf(v[1])]).code).toBe(0);
+    expect(src(['ref', 'set', 'b', hashOf(v[1])]).code).toBe(0);
+    expect(dst(['put'], JSON.stringify({ d: 1 })).code).toBe(0);
+    expect(dst(['ref', 'set', 'b', hashOf({ d: 1 })]).code).toBe(0);
+    const second = src(['sync', ...target]);
+    expect(second.code).toBe(1);
+    expect(second.stdout).toBe(`conflict b here 2:${hashOf({ d: 1 })} incoming 2:${hashOf(v[1])}\n`);
+    expect(second.stderr).toContain('1 advanced');
+    expect(JSON.parse(dst(['ref', 'get', 'a', '--json']).stdout)).toMatchObject({ hash: hashOf(v[1]), seq: 2 });
+    expect(JSON.parse(dst(['ref', 'get', 'b', '--json']).stdout)).toMatchObject({ hash: hashOf({ d: 1 }) });
+  });
+});
