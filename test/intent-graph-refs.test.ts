@@ -138,7 +138,7 @@ describe('the intent graph on references', () => {
     expect(before.size).toBeGreaterThan(0);
   });
 
-  it('a replace to the graph the references hold already writes nothing, not even its record', async () => {
+  it('a replace to the graph the references hold already writes nothing, not even its record; one that changes something removes its record when done', async () => {
     const shared = new Map<string, Uint8Array>();
     const store = await open(memoryAdapter({ store: shared }));
     await store.replaceAll(sampleGraph());
@@ -149,6 +149,9 @@ describe('the intent graph on references', () => {
     expect(new Map(shared)).toEqual(before);
     await again.replaceAll({ intents: { a: makeIntent('a') }, edges: [] });
     expect(await again.snapshot()).toEqual({ intents: { a: makeIntent('a') }, edges: [] });
+    // A replace that did change something removed its record once done.
+    const archive = await openArchive(memoryAdapter({ store: shared }));
+    for await (const h of archive.list()) expect(((await archive.get(h)) as { format?: string })?.format, h).not.toBe('archive-storage/intent-graph-replace');
   });
 
   it('a replace killed at any change leaves the old graph or the new one, never a mix', async () => {

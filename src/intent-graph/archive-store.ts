@@ -24,6 +24,7 @@ import type { ContentArchive } from '../archive/types.js';
 import { InvalidArgumentError, InvalidBackupError, isArchiveStorageError, UnsupportedVersionError } from '../errors.js';
 import { formatJsonPath } from '../json/canonical.js';
 import { mapLimit } from '../internal/pool.js';
+import { randomId } from '../internal/random-id.js';
 import { MAX_KEEP_VERSIONS, openReferences, type Reference, type References, type ReferencesOptions, type ReferenceVersion } from '../refs/index.js';
 import { baseForIndexKey, DEFAULT_INTENT_GRAPH_BASE, graphNames, idOfSegment, intentSegment, type GraphNames } from './graph-names.js';
 import type { IntentStore, StoreCallOptions } from './intent-store.js';
@@ -236,7 +237,7 @@ class ArchiveStore extends BaseIntentStore implements ArchiveIntentStore {
     const { graph } = validateGraph({ intents: record.intents, edges: record.edges }, this.limits);
     const intents = new Map<string, StorableIntent>();
     for (const id of Object.keys(graph.intents)) intents.set(id, graph.intents[id]!);
-    await this.replace({ intents, edges: graph.edges }, signal);
+    await this.replace({ intents, edges: graph.edges }, signal, hash);
   }
 
   // ------------------------------------------------------------- changes
@@ -293,12 +294,15 @@ class ArchiveStore extends BaseIntentStore implements ArchiveIntentStore {
   /**
    * Replaces the graph's references with `state`, all or nothing across a
    * kill: the self-contained record first (from then on the replace has
-   * happened), then every reference, then the record's reference deleted.
+   * happened), then every reference, then the record's reference deleted
+   * and the record itself. `pending`: the record of an interrupted replace
+   * being rolled forward.
    */
-  private async replace(state: GraphState, signal: AbortSignal | undefined): Promise<Heads> {
+  private async replace(state: GraphState, signal: AbortSignal | undefined, pending?: string): Promise<Heads> {
     const intents: Record<string, StorableIntent> = {};
     for (const [id, intent] of state.intents) setOwn(intents, id, intent);
-    const record = { format: INTENT_REPLACE_FORMAT, version: 1, intents, edges: state.edges };
+    // `id` makes every record its own object, so that deleting ours once done can never take another replace's.
+    const record = { format: INTENT_REPLACE_FORMAT, version: 1, id: randomId(), intents, edges: state.edges };
     const list = [...state.intents.values()];
     // One durability barrier for every object the references will name; then the record makes the replace happen.
     const hashes = await this.archive.putMany([...list, state.edges], { signal });
@@ -310,12 +314,13 @@ class ArchiveStore extends BaseIntentStore implements ArchiveIntentStore {
       present.size === wanted.size &&
       list.every((intent) => present.get(intentSegment(intent.intent_id))?.hash === heads.intents.get(intent.intent_id)) &&
       (edgesNow === heads.edges || (edgesNow === undefined && !state.edges.length));
-    if (same && !(await this.replaceRefs.get(this.names.replace, { signal }))) {
+    if (same && pending === undefined && !(await this.replaceRefs.get(this.names.replace, { signal }))) {
       // Nothing would change (a restore of the graph the references hold already): write nothing, not even a record.
       if (edgesNow === undefined) heads.edges = undefined;
       return heads;
     }
-    await this.setTo(this.replaceRefs, this.names.replace, undefined, record, signal);
+    // Rolling forward, the record is there already (`pending`): complete that one.
+    const recordHash = pending ?? (await this.setTo(this.replaceRefs, this.names.replace, undefined, record, signal));
     await mapLimit(
       list,
       this.concurrency,
@@ -337,6 +342,8 @@ class ArchiveStore extends BaseIntentStore implements ArchiveIntentStore {
     if (edgeRef?.hash !== heads.edges && (edgeRef || state.edges.length)) await this.setTo(this.edgeRefs, this.names.edges, undefined, state.edges, signal);
     if (!edgeRef && !state.edges.length) heads.edges = undefined;
     await this.replaceRefs.delete(this.names.replace, { signal });
+    // The record is this replace's own (its id) and nothing keeps it now: remove it rather than leave it for gc.
+    await this.archive.delete(recordHash, { signal }).catch(() => {}); // left behind, it is gc's
     return heads;
   }
 
