@@ -40,6 +40,7 @@ const OPTIONS = {
   meta: { type: 'string' },
   'allow-missing': { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  since: { type: 'string' },
   unreferenced: { type: 'boolean' },
   grace: { type: 'string' },
 } as const;

@@ -64,7 +64,8 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof ArchiveStorageError) {
     const code: string = error.code;
     // A reference that is not at the hash the caller expected: the answer is no, as for a value not found.
-    if (code === 'NOT_FOUND' || error instanceof ReferenceConflictError) return EXIT.notFound;
+    // A change position the log no longer covers: the answer is no, re-read and watch again from now.
+    if (code === 'NOT_FOUND' || code === 'CHANGES_TRIMMED' || error instanceof ReferenceConflictError) return EXIT.notFound;
     if (code === 'ABORTED') return EXIT.interrupted;
     if (BAD_INPUT_CODES.has(code) || code.startsWith('BUNDLE_')) return EXIT.badInput;
     return EXIT.backend;
@@ -81,6 +82,7 @@ function cliAdvice(message: string): string {
     .replace(/run verify\(\{ repair: true \}\)/g, 'run `archive-storage verify --repair`')
     .replace(/pass \{ skipInvalid: true \}/g, 'pass --skip-invalid')
     .replace(/pass \{ overwrite: true \}/g, 'pass --overwrite')
+    .replace(/resume with \{ since: 'now' \}/g, "run `archive-storage watch` without a position")
     .replace(/^(importCcosArchive|exportCcosArchive): /, '');
 }
 

@@ -84,7 +84,7 @@ class Archive implements ContentArchive {
     const { adapter, now, changeRetentionMs, concurrency } = settings;
     this.hub = new ChangeHub({ adapter, now, retentionMs: changeRetentionMs, concurrency, channel: `archive-storage:changes:${adapter.name}` });
     // The journal's writer id, so that this handle's own segments read as local changes.
-    this.hub.noteWriter(this.state['writer']);
+    this.hub.noteWriter(this.state.writerId);
   }
 
   /** Opened on first use: an adapter with neither compare-and-swap nor a lock still opens as an archive. */

@@ -184,6 +184,11 @@ export class IndexState {
     return segment.key;
   }
 
+  /** This handle's writer id in journal segment keys (change events mark its segments local). */
+  get writerId(): string {
+    return this.writer;
+  }
+
   /** The next journal segment of this writer, encoded (not yet written). */
   nextSegment(records: readonly JournalRecord[]): NewSegment {
     return { key: segmentKey(this.settings.now(), this.writer, this.seq++), bytes: encodeSegment(records) };
