@@ -14,6 +14,7 @@ import { nodeFsAdapter } from '../adapters/node-fs/index.js';
 import {
   canonicalBytes,
   idOfSegment,
+  sha256Hex,
   intentSegment,
   isReferenceName,
   objectKey,
@@ -149,8 +150,12 @@ describe('the intent graph on references', () => {
     expect(new Map(shared)).toEqual(before);
     await again.replaceAll({ intents: { a: makeIntent('a') }, edges: [] });
     expect(await again.snapshot()).toEqual({ intents: { a: makeIntent('a') }, edges: [] });
-    // A replace that did change something removed its record once done.
+    // No edges: no edge-list object, the reference deleted; reopened, the same graph.
+    expect(await (await open(memoryAdapter({ store: shared }))).snapshot()).toEqual({ intents: { a: makeIntent('a') }, edges: [] });
     const archive = await openArchive(memoryAdapter({ store: shared }));
+    expect(await archive.refs.get('intent-graph/edges')).toBeUndefined();
+    expect(await archive.has(sha256Hex(canonicalBytes([])))).toBe(false);
+    // A replace that did change something removed its record once done.
     for await (const h of archive.list()) expect(((await archive.get(h)) as { format?: string })?.format, h).not.toBe('archive-storage/intent-graph-replace');
   });
 

@@ -258,7 +258,12 @@ class ArchiveStore extends BaseIntentStore implements ArchiveIntentStore {
       case 'deleteEdge': {
         const next: GraphState = { intents: this.state.intents, edges: [...this.state.edges] };
         applyChange(next, change);
-        heads.edges = await this.setTo(this.edgeRefs, this.names.edges, this.heads.edges ?? null, next.edges, signal);
+        if (next.edges.length) heads.edges = await this.setTo(this.edgeRefs, this.names.edges, this.heads.edges ?? null, next.edges, signal);
+        else {
+          // No edges: no edge-list object (docs/format.md: absent means none).
+          await this.edgeRefs.delete(this.names.edges, { expected: this.heads.edges, signal });
+          heads.edges = undefined;
+        }
         break;
       }
       case 'replace': {
@@ -305,18 +310,17 @@ class ArchiveStore extends BaseIntentStore implements ArchiveIntentStore {
     const record = { format: INTENT_REPLACE_FORMAT, version: 1, id: randomId(), intents, edges: state.edges };
     const list = [...state.intents.values()];
     // One durability barrier for every object the references will name; then the record makes the replace happen.
-    const hashes = await this.archive.putMany([...list, state.edges], { signal });
-    const heads: Heads = { intents: new Map(list.map((intent, i) => [intent.intent_id, hashes[i]!])), edges: hashes[list.length] };
+    const hashes = await this.archive.putMany(state.edges.length ? [...list, state.edges] : list, { signal });
+    const heads: Heads = { intents: new Map(list.map((intent, i) => [intent.intent_id, hashes[i]!])), edges: state.edges.length ? hashes[list.length] : undefined };
     const present = await this.presentIntents(signal);
     const wanted = new Map(list.map((intent) => [intentSegment(intent.intent_id), intent]));
     const edgesNow = (await this.edgeRefs.get(this.names.edges, { signal }))?.hash;
     const same =
       present.size === wanted.size &&
       list.every((intent) => present.get(intentSegment(intent.intent_id))?.hash === heads.intents.get(intent.intent_id)) &&
-      (edgesNow === heads.edges || (edgesNow === undefined && !state.edges.length));
+      edgesNow === heads.edges;
     if (same && pending === undefined && !(await this.replaceRefs.get(this.names.replace, { signal }))) {
       // Nothing would change (a restore of the graph the references hold already): write nothing, not even a record.
-      if (edgesNow === undefined) heads.edges = undefined;
       return heads;
     }
     // Rolling forward, the record is there already (`pending`): complete that one.
@@ -339,8 +343,10 @@ class ArchiveStore extends BaseIntentStore implements ArchiveIntentStore {
       signal,
     );
     const edgeRef = await this.edgeRefs.get(this.names.edges, { signal });
-    if (edgeRef?.hash !== heads.edges && (edgeRef || state.edges.length)) await this.setTo(this.edgeRefs, this.names.edges, undefined, state.edges, signal);
-    if (!edgeRef && !state.edges.length) heads.edges = undefined;
+    if (edgeRef?.hash !== heads.edges) {
+      if (state.edges.length) await this.setTo(this.edgeRefs, this.names.edges, undefined, state.edges, signal);
+      else await this.edgeRefs.delete(this.names.edges, { signal });
+    }
     await this.replaceRefs.delete(this.names.replace, { signal });
     // The record is this replace's own (its id) and nothing keeps it now: remove it rather than leave it for gc.
     await this.archive.delete(recordHash, { signal }).catch(() => {}); // left behind, it is gc's
