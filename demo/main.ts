@@ -14,6 +14,7 @@ import { addEdge, addIntent, clearGraph, deleteEdge, deleteIntent, refreshGraph 
 import { stateChanged } from './messages.js';
 import { collectGarbage, deleteSelectedObject, putValue, refreshObjects, showValue, turnPage, verify } from './objects-panel.js';
 import { startServiceWorker } from './pwa.js';
+import { describeObjectChanges, isEmpty, watchOtherTabs, type LiveWatch } from './live.js';
 import { isAbort, setProgress, withTask } from './tasks.js';
 import { downloadGraphBackup, exportGraphBundle, importGraphBundle, restoreGraphBackup } from './transfer-panel.js';
 import { tasks, ui } from './ui.js';
@@ -24,6 +25,8 @@ let session: Session | undefined;
 /** Counts opened sessions: messages about a backend go when another one (or the same one, wiped) is open. */
 let sessionSerial = 0;
 let queue: Promise<unknown> = Promise.resolve();
+/** The watch of the open session's changes made in other tabs (IndexedDB, OPFS); none on memory. */
+let live: LiveWatch | undefined;
 
 /**
  * Runs `fn` after every action queued before it; its error is shown in
@@ -67,6 +70,69 @@ function describeBackend(kind: BackendKind): string {
   }
 }
 
+// ---------------------------------------------------------------- other tabs
+
+function describeLive(kind: BackendKind): string {
+  return kind === 'memory'
+    ? 'Not live: memory belongs to this tab alone, so other tabs cannot see it and nothing from them appears here.'
+    : 'Live: changes made in other tabs on this backend (values, deletes, the intent graph, imports) appear here within a moment.';
+}
+
+/** Starts following other tabs' changes to `s` from `since` (the memory backend has nothing to share). */
+function startLive(s: Session, since = 'now'): void {
+  ui.liveNote.textContent = describeLive(s.kind);
+  if (s.kind === 'memory') return;
+  live = watchOtherTabs(s.archive, {
+    since,
+    graphBase: s.graph.graph,
+    onRemote: () => void followOtherTabs(),
+    onError: (e) => {
+      live = undefined;
+      console.error(e);
+      showError(ui.backendResult, e);
+      ui.liveNote.textContent = 'Live updates stopped (see the message below): reload the page to follow other tabs again.';
+    },
+  });
+}
+
+/** Stops following other tabs; the position to resume from. */
+function stopLive(): string {
+  const since = live?.stop() ?? 'now';
+  live = undefined;
+  return since;
+}
+
+/**
+ * Shows what other tabs changed. This handle's object list and intent graph
+ * are its own view (docs/archive.md, "What a handle sees"), so the session is
+ * opened again — the archive folds the other tabs' journal in, the intent
+ * graph re-reads its references — and the watch resumes after the last change
+ * seen. Queued like every action, so it never races one of this tab's.
+ */
+async function followOtherTabs(): Promise<void> {
+  const run = queue.then(async () => {
+    if (!session || !live) return;
+    const changes = live.take();
+    if (isEmpty(changes)) return;
+    const since = stopLive();
+    const old = session;
+    session = undefined;
+    await closeSession(old);
+    session = await openSession(old.kind);
+    startLive(session, since);
+    await refreshGraph(session);
+    await refreshObjects(session);
+    const objects = describeObjectChanges(changes);
+    if (objects) showInfo(ui.objectsResult, objects);
+    if (changes.graph > 0) showInfo(ui.graphResult, 'From another tab: the intent graph changed.');
+  });
+  queue = run.catch(() => {});
+  await run.catch((e: unknown) => {
+    console.error(e);
+    showError(ui.backendResult, e);
+  });
+}
+
 async function refreshAll(s: Session): Promise<void> {
   stateChanged('session', String(++sessionSerial));
   await refreshGraph(s);
@@ -77,6 +143,7 @@ async function switchBackend(kind: BackendKind): Promise<void> {
   ui.backendSelect.disabled = true;
   ui.appStatus.textContent = `Opening ${BACKEND_LABELS[kind]}…`;
   const run = queue.then(async () => {
+    stopLive();
     if (session) {
       const old = session;
       session = undefined;
@@ -91,6 +158,7 @@ async function switchBackend(kind: BackendKind): Promise<void> {
       /* not remembered: fine */
     }
     ui.valueView.textContent = 'Click a hash to show its value.';
+    startLive(session);
     await refreshAll(session);
   });
   queue = run.catch(() => {});
@@ -186,6 +254,7 @@ async function start(): Promise<void> {
     ui.wipeButton.disabled = true;
     ui.backendSelect.disabled = true;
     void serial(ui.backendResult, async (s) => {
+      stopLive();
       session = undefined;
       showInfo(ui.backendResult, 'Deleting…');
       const result = await withTask(tasks.wipe, (signal) =>
@@ -199,6 +268,7 @@ async function start(): Promise<void> {
       );
       session = result.session;
       ui.valueView.textContent = 'Click a hash to show its value.';
+      startLive(session);
       await refreshAll(session);
       if (result.error === undefined) {
         showOk(ui.backendResult, `Deleted all data in this backend (${result.deleted} keys).`);
@@ -217,6 +287,8 @@ async function start(): Promise<void> {
   const available = await availableBackends();
   ui.backendSelect.replaceChildren(...available.map((kind) => h('option', { value: kind }, BACKEND_LABELS[kind])));
   ui.backendSelect.addEventListener('change', () => void switchBackend(ui.backendSelect.value as BackendKind));
+  // A closed page stops watching (the archive's watch also ends with the page; this says so at once).
+  window.addEventListener('pagehide', () => stopLive());
   await switchBackend(preferredBackend(available));
   document.body.dataset['ready'] = 'true';
 }

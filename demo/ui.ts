@@ -7,6 +7,7 @@ export const ui = {
   appStatus: byId('app-status'),
   backendSelect: byId<HTMLSelectElement>('backend-select'),
   backendInfo: byId('backend-info'),
+  liveNote: byId('live-note'),
   backendResult: byId('backend-result'),
   wipeButton: byId<HTMLButtonElement>('wipe-button'),
   wipeCancel: byId<HTMLButtonElement>('wipe-cancel'),
