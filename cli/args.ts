@@ -35,6 +35,7 @@ const OPTIONS = {
   'created-at': { type: 'string' },
   report: { type: 'string' },
   'skip-invalid': { type: 'boolean' },
+  'skip-conflicts': { type: 'boolean' },
   replace: { type: 'boolean' },
   overwrite: { type: 'boolean' },
   meta: { type: 'string' },

@@ -1,7 +1,8 @@
 /**
  * CLI failures and the exit-code contract:
  * 0 success; 1 not found (a value, an intent, a store, a reference), verify
- * found damage, or `ref cas` found the reference at another hash (CONFLICT);
+ * found damage, or `ref cas` found the reference at another hash, or `import`
+ * found references on another history (CONFLICT);
  * 2 usage error; 3 bad input (invalid JSON, invalid or hostile backup or bundle,
  * hash mismatch, a file given as a store, an input over the size limit);
  * 4 backend failure (I/O, lock timeout, quota, missing backend); 130 interrupted.
@@ -10,6 +11,7 @@
  */
 import { ArchiveStorageError } from '../src/errors.js';
 import { ReferenceConflictError } from '../src/refs/errors.js';
+import { ReferenceTransferConflictError } from '../src/refs/transfer.js';
 
 export const EXIT = { ok: 0, notFound: 1, damage: 1, usage: 2, badInput: 3, backend: 4, interrupted: 130 } as const;
 
@@ -63,9 +65,9 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
   if (error instanceof ArchiveStorageError) {
     const code: string = error.code;
-    // A reference that is not at the hash the caller expected: the answer is no, as for a value not found.
+    // A reference that is not at the hash the caller expected (or an import that would move one): the answer is no, as for a value not found.
     // A change position the log no longer covers: the answer is no, re-read and watch again from now.
-    if (code === 'NOT_FOUND' || code === 'CHANGES_TRIMMED' || error instanceof ReferenceConflictError) return EXIT.notFound;
+    if (code === 'NOT_FOUND' || code === 'CHANGES_TRIMMED' || error instanceof ReferenceConflictError || error instanceof ReferenceTransferConflictError) return EXIT.notFound;
     if (code === 'ABORTED') return EXIT.interrupted;
     if (BAD_INPUT_CODES.has(code) || code.startsWith('BUNDLE_')) return EXIT.badInput;
     return EXIT.backend;

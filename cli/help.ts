@@ -98,12 +98,20 @@ two exports of one store are byte for byte identical.`,
   },
   import: {
     section: 'Bundles and sync',
-    lines: [['import IN.zip', 'verify a bundle and add its objects, all or nothing']],
+    lines: [['import IN.zip [--skip-conflicts]', 'verify a bundle and add its objects and references, all or nothing']],
     details: `Every byte is verified before anything is committed; a refused bundle
-(BUNDLE_*, exit 3) leaves the store as it was, and creates none. Its intent
-graph is restored only into a store that has none yet.`,
+(BUNDLE_*, exit 3) leaves the store as it was, and creates none. References
+are created, or advanced when this store holds an earlier version of the same
+history; one on another history is a conflict: one line per name on stdout,
+the whole import refused (CONFLICT, exit 1), unless --skip-conflicts keeps
+those names as they are and imports the rest. Its intent graph is restored
+only into a store that has none yet.`,
   },
-  sync: { section: 'Bundles and sync', lines: [['sync --to <spec>', 'copy every object the target lacks (resumable)']], details: 'Each object is re-hashed on the way; a second run copies only what is left.' },
+  sync: {
+    section: 'Bundles and sync',
+    lines: [['sync --to <spec>', 'copy every object and reference the target lacks (resumable)']],
+    details: 'Each object is re-hashed on the way; a second run copies only what is left. References only fast-forward: one on another history at the target is listed (conflict ...) and not moved, and sync exits 1.',
+  },
   backup: {
     section: 'Intent graph',
     lines: [['backup OUT.json [--note TEXT]', 'StorageBackupData v1.1 of the intent graph']],

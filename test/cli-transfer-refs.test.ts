@@ -2,14 +2,13 @@
  * The CLI's export / import / sync with references, run as users run them
  * (the built dist/cli.js): references travel with the bundle and with sync;
  * a reference on another history is listed one line per name; import then
- * refuses the whole bundle with CONFLICT (the store unchanged), sync moves
- * nothing for that name and exits 1.
+ * refuses the whole bundle with CONFLICT, exit 1 (the store unchanged), or
+ * with --skip-conflicts takes the rest; sync moves nothing for that name and
+ * exits 1.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitCodeOf } from '../cli/errors.js';
-import { ReferenceTransferConflictError } from '../src/refs/transfer.js';
 import { canonicalize } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
 import { cliBuilt, runCli, tempDir } from './support/cli.js';
@@ -69,9 +68,14 @@ describe('cli: references in export, import and sync', () => {
     expect(refused.stderr).toContain('CONFLICT');
     expect(refused.stdout).toBe(`conflict todo here 1:${hashOf(mine)} incoming 1:${hashOf(one)}\n`);
     // The exit code the CLI gives every reference conflict (cli/errors.ts).
-    expect(refused.code).toBe(exitCodeOf(new ReferenceTransferConflictError([{ name: 'todo', target: { seq: 1, hash: null }, incoming: { seq: 1, hash: null } }])));
-    expect(refused.code).not.toBe(0);
+    expect(refused.code).toBe(1);
     expect(tree('other')).toEqual(before);
+    // --skip-conflicts: the rest comes in, todo stays, still listed.
+    const skipped = other(['import', bundle, '--skip-conflicts']);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stdout).toBe(refused.stdout);
+    expect(JSON.parse(other(['ref', 'get', 'todo', '--json']).stdout)).toMatchObject({ hash: hashOf(mine) });
+    expect(JSON.parse(other(['ref', 'get', 'notes/a', '--json']).stdout)).toMatchObject({ hash: hashOf(two), seq: 2 });
   });
 
   it('sync advances the target, reports a divergent name and exits 1 with it unmoved', () => {

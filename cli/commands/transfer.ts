@@ -52,8 +52,9 @@ export const exportCommand: Command = async (ctx) => {
 };
 
 export const importCommand: Command = async (ctx) => {
-  allowOnly(ctx.args, 'import', []);
-  const [file] = expectPositionals(ctx.args, 'import', 1, 1, 'IN.zip');
+  allowOnly(ctx.args, 'import', ['skip-conflicts']);
+  const [file] = expectPositionals(ctx.args, 'import', 1, 1, 'IN.zip [--skip-conflicts]');
+  const references = ctx.args.values['skip-conflicts'] ? 'skip-conflicts' : 'fail';
   await checkReadableFile(file!);
   // Into a store that does not exist yet, verify the whole bundle first, so that a refused one creates no store.
   if (!(await ctx.storeExists())) {
@@ -69,7 +70,7 @@ export const importCommand: Command = async (ctx) => {
   const bar = ctx.progress('import');
   let report: Awaited<ReturnType<typeof importBundleFromFile>>;
   try {
-    report = await importBundleFromFile(archive, file!, { signal: ctx.signal, onProgress: (p) => bar.update(p) });
+    report = await importBundleFromFile(archive, file!, { signal: ctx.signal, references, onProgress: (p) => bar.update(p) });
   } catch (e) {
     // Every conflicting name on stdout (the error line on stderr says what was refused and why).
     if (e instanceof ReferenceTransferConflictError) {
