@@ -15,7 +15,7 @@ export const PAGE_SIZE = 100;
 let entries: IndexEntry[] = [];
 let pageStart = 0;
 let selected: string | undefined;
-/** What each object of the intent graph is, for the list: `intent: <goal>`, `edge: a → Enables → b`. */
+/** What each object of the intent graph is, for the list: `intent: <goal>`, `edges (n): a → Enables → b, …` (the edge list is one object). */
 let graphRoles = new Map<string, string>();
 
 async function refreshStatus(s: Session): Promise<void> {
@@ -35,8 +35,11 @@ function rolesOf(s: Session, graph: IntentGraph): Map<string, string> {
     const hash = s.graph.hashOf(intent.intent_id);
     if (hash) roles.set(hash, `intent: ${shorten(intent.goal, 60)}`);
   }
-  for (const edge of graph.edges) {
-    roles.set(sha256Hex(canonicalBytes(edge)), `edge: ${shorten(goal(edge.from), 25)} → ${edge.edge_type} → ${shorten(goal(edge.to), 25)}`);
+  // The edge list is one object (docs/format.md, "Intent graph on references v2"): named by its first edge.
+  const first = graph.edges[0];
+  if (first) {
+    const more = graph.edges.length > 1 ? ', …' : '';
+    roles.set(sha256Hex(canonicalBytes(graph.edges)), `edges (${graph.edges.length}): ${shorten(goal(first.from), 25)} → ${first.edge_type} → ${shorten(goal(first.to), 25)}${more}`);
   }
   // Anything else the graph keeps (e.g. an object whose hash the page could not place) is still tagged.
   for (const hash of s.graph.referencedHashes()) if (!roles.has(hash)) roles.set(hash, 'intent graph');

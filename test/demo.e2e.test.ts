@@ -262,7 +262,7 @@ describe('demo page', () => {
     expect(await page.getByLabel('From', { exact: true }).locator('option').allTextContents()).toEqual(expect.arrayContaining(['book a table for two', 'compare train and plane']));
     expect(await page.locator('#edge-list li').first().textContent()).toContain('book a table for two → Enables → compare train and plane');
     // Objects of the graph are named in the object list too.
-    expect(await page.locator('#hash-list .tag').allTextContents()).toEqual(expect.arrayContaining(['intent: book a table for two', 'edge: book a table for two → Enables → compare train and plane']));
+    expect(await page.locator('#hash-list .tag').allTextContents()).toEqual(expect.arrayContaining(['intent: book a table for two', 'edges (1): book a table for two → Enables → compare train and plane']));
     await page.locator(`#hash-list button[data-hash="${expectedHash}"]`).click();
     await poll(async () => JSON.parse((await page.locator('#value-view').textContent()) || 'null')).toEqual(JSON.parse(typed));
     await screenshot('demo-desktop', page, true);

@@ -109,7 +109,9 @@ describe('intent graph backups in a real browser', () => {
     const checkArchive = indexedDbAdapter({ name: archiveDb });
     try {
       expect(await check.has('ccos/intent-graph.json')).toBe(true);
-      expect(await checkArchive.has('intent-graph/index.json')).toBe(true);
+      // The graph lives in references (docs/format.md, "Intent graph on references v2"), not in a private index.
+      expect(await checkArchive.has('refs/intent-graph/edges.json')).toBe(true);
+      expect(await checkArchive.has('intent-graph/index.json')).toBe(false);
     } finally {
       await check.close?.();
       await checkArchive.close?.();

@@ -13,7 +13,7 @@
  * journal/<time>-<writer>-<seq>.log  write-ahead segments, folded into index.json
  * quarantine/…                    corrupt objects moved aside by verify({ repair })
  * bundle-staging/<start>-<id>/…   a bundle import in progress
- * intent-graph/index.json         the archive-backed intent store's id → hash index
+ * intent-graph/index.json         the previous release's intent-graph index (migrated to refs/intent-graph/… on open)
  * intent-graph.json               the single-document intent store
  * refs/<name>.json                one reference: current hash and retained history (REFERENCE_VERSION)
  * gc-trash/<aa>/<bb>/<hash>.json  an object gc is deleting, until it is sure no reference appeared
@@ -139,7 +139,7 @@ export function stagingStartOf(key: string): number | undefined {
   return Number.isSafeInteger(t) ? t : undefined;
 }
 
-/** Where the archive-backed intent store keeps its id → hash index. */
+/** Where the previous release's archive-backed intent store kept its id → hash index (read once, migrated, deleted). */
 export const DEFAULT_INTENT_INDEX_KEY = 'intent-graph/index.json';
 
 /** Where the single-document intent store keeps its graph. */

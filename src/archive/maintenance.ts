@@ -261,9 +261,12 @@ async function liveHashes(settings: ArchiveSettings, state: IndexState, keep: Re
 }
 
 /**
- * The hashes the archive-backed intent store's default index names (every
- * string in it that is a hash: the intent graph is not on references yet).
- * A document that is not JSON stops gc: it cannot know what it keeps.
+ * The hashes the previous release's intent-graph index names (every string
+ * in it that is a hash). The intent graph is on references now (docs/format.md,
+ * "Intent graph on references v2") and a store deletes this index once it has
+ * migrated it; until a store opens an archive of the previous release, the
+ * index is all that keeps that graph's objects. A document that is not JSON
+ * stops gc: it cannot know what it keeps.
  */
 async function intentIndexHashes(adapter: ArchiveSettings['adapter'], signal?: AbortSignal): Promise<string[]> {
   const bytes = await adapter.read(DEFAULT_INTENT_INDEX_KEY, { signal });
