@@ -271,7 +271,12 @@ async function start(): Promise<void> {
       startLive(session);
       await refreshAll(session);
       if (result.error === undefined) {
-        showOk(ui.backendResult, `Deleted all data in this backend (${result.deleted} keys).`);
+        showOk(
+          ui.backendResult,
+          `Deleted all data in this backend (${result.deleted} keys).` +
+            // Honest about the one action other tabs do not follow: the wipe deletes keys below the archive, which logs no change.
+            (session.kind === 'memory' ? '' : ' Other tabs open on it keep showing the old data until they are reloaded.'),
+        );
       } else if (isAbort(result.error)) {
         const stats = await session.archive.stats();
         showInfo(ui.backendResult, `Cancelled after deleting ${result.deleted} of ${result.total} keys: ${stats.count} objects (${formatBytes(stats.bytes)}) are still there.`);

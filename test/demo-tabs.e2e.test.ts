@@ -100,6 +100,15 @@ describe('demo page in two tabs', () => {
 
         // Both tabs end with the same objects.
         await poll(async () => (await listedHashes(a)).sort()).toEqual((await listedHashes(b)).sort());
+
+        // A wipe deletes keys below the archive (no change events): the page says other tabs do not follow it.
+        await a.getByRole('button', { name: 'Delete all data in this backend' }).click();
+        await poll(() => a.locator('#backend-result').textContent()).toMatch(
+          /^Deleted all data in this backend \(\d+ keys\)\. Other tabs open on it keep showing the old data until they are reloaded\.$/,
+        );
+        await b.reload();
+        await b.locator('body[data-ready="true"]').waitFor();
+        await poll(() => listedHashes(b)).toEqual([]);
       } finally {
         await context.close();
       }
