@@ -269,6 +269,7 @@ export class IndexState {
             await this.rebuildLocked(signal); // the index vanished or was damaged under us: the objects decide
             return;
           }
+          const since = this.engine.epoch;
           try {
             await this.foldAndStore(await this.loadSegments(signal), true, signal);
             await this.engine.mergeDue(signal, closing ? CLOSE_MERGE_LIMIT : Infinity);
@@ -277,7 +278,7 @@ export class IndexState {
             if (!(e instanceof CorruptIndexError) || !this.settings.autoRepair) throw e;
             // Without a lock a piece goes missing when another writer merged its run away and
             // committed a new root: that is a lost race, retried from the new root, not damage.
-            if (e instanceof MissingPieceError && (await this.rootMoved(signal))) throw rootMovedConflict(e);
+            if (e instanceof MissingPieceError && (await this.engine.reload(signal, since))) throw rootMovedConflict(e);
             await this.rebuildLocked(signal);
           }
         }, signal),
@@ -301,13 +302,6 @@ export class IndexState {
         await sleep(Math.random() * Math.min(2000, ROOT_BACKOFF_MS * 2 ** attempt), signal);
       }
     }
-  }
-
-  /** True when the stored root is no longer the one this handle works from (swapping adapters only). */
-  private async rootMoved(signal?: AbortSignal): Promise<boolean> {
-    if (!this.engine.swaps) return false;
-    const stored = await this.engine.readIndex(signal);
-    return stored !== undefined && !this.engine.isCurrent(stored.bytes);
   }
 
   /** Compaction as housekeeping: a failure (lock busy, backend hiccup) is retried after more writes. Call inside `serialised`. */

@@ -141,23 +141,27 @@ export class IndexEngine {
 
   /**
    * Reads the root again after a piece went missing: another writer may have
-   * merged the run away. True when a different v2 root was adopted.
+   * merged the run away. True when the root differs from the one adopted at
+   * `since` (an {@link epoch}): a different root was adopted now, or another
+   * call of this handle adopted one in the meantime (two reads of one handle
+   * can meet the same missing piece; the first to reload must not leave the
+   * second believing the piece is damaged).
    */
-  async reload(signal?: AbortSignal): Promise<boolean> {
+  async reload(signal?: AbortSignal, since = this.epoch): Promise<boolean> {
     const stored = await this.readIndex(signal);
     if (!stored) throw new MissingPieceError(INDEX_KEY, `${INDEX_KEY} is missing`);
-    if (this.isCurrent(stored.bytes)) return false;
-    this.adopt(decodeRoot(stored.bytes), stored.bytes, stored.version);
-    return true;
+    if (!this.isCurrent(stored.bytes)) this.adopt(decodeRoot(stored.bytes), stored.bytes, stored.version);
+    return this.epoch !== since;
   }
 
   /** Runs `fn`; when a piece is missing because the root moved on, again on the new root. */
   private async fresh<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      const since = this.epoch;
       try {
         return await fn();
       } catch (e) {
-        if (!(e instanceof MissingPieceError) || attempt >= 3 || !(await this.reload(signal))) throw e;
+        if (!(e instanceof MissingPieceError) || attempt >= 3 || !(await this.reload(signal, since))) throw e;
       }
     }
   }
@@ -201,6 +205,7 @@ export class IndexEngine {
     let at = from;
     let inclusive = true;
     for (let attempt = 0; ; attempt++) {
+      const since = this.epoch;
       try {
         const streams = this.root.runs.map((ref) => this.reader(ref).cells(at, inclusive, to, signal));
         for await (const c of mergeCells(streams)) {
@@ -210,7 +215,7 @@ export class IndexEngine {
         }
         return;
       } catch (e) {
-        if (!(e instanceof MissingPieceError) || attempt >= 3 || !(await this.reload(signal))) throw e;
+        if (!(e instanceof MissingPieceError) || attempt >= 3 || !(await this.reload(signal, since))) throw e;
       }
     }
   }
