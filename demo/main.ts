@@ -27,6 +27,8 @@ let sessionSerial = 0;
 let queue: Promise<unknown> = Promise.resolve();
 /** The watch of the open session's changes made in other tabs (IndexedDB, OPFS); none on memory. */
 let live: LiveWatch | undefined;
+/** Refreshes caused by other tabs, shown as `data-live-refreshes` on <body> (how the e2e test sees the coalescing). */
+let liveRefreshes = 0;
 
 /**
  * Runs `fn` after every action queued before it; its error is shown in
@@ -125,6 +127,7 @@ async function followOtherTabs(): Promise<void> {
     const objects = describeObjectChanges(changes);
     if (objects) showInfo(ui.objectsResult, objects);
     if (changes.graph > 0) showInfo(ui.graphResult, 'From another tab: the intent graph changed.');
+    document.body.dataset['liveRefreshes'] = String(++liveRefreshes);
   });
   queue = run.catch(() => {});
   await run.catch((e: unknown) => {

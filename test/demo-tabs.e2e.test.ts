@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryAdapter } from '../adapters/memory.js';
+import { exportBundleToBlob, openArchive } from '../src/index.js';
 
 const configFile = fileURLToPath(new URL('../demo/vite.config.ts', import.meta.url));
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -115,6 +117,34 @@ describe('demo page in two tabs', () => {
       expect(pageErrors).toEqual([]);
     });
   }
+
+  it('indexeddb: a 3000-object import in one tab is a few coalesced refreshes in the other', async () => {
+    const count = 3000;
+    const source = await openArchive(memoryAdapter());
+    await source.putMany(Array.from({ length: count }, (_, i) => ({ tabs: 'import', i })));
+    const bundle = Buffer.from(await (await exportBundleToBlob(source)).arrayBuffer());
+    await source.close();
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const a = await open(context, 'indexeddb');
+      const b = await open(context, 'indexeddb');
+      const before = Number((await b.locator('body').getAttribute('data-live-refreshes')) ?? 0);
+      await a.getByLabel('Import bundle', { exact: true }).setInputFiles({ name: 'tabs.zip', mimeType: 'application/zip', buffer: bundle });
+      await poll(() => a.locator('#bundle-result').textContent()).toMatch(/^Imported/);
+      await poll(() => b.locator('#stats').textContent()).toMatch(new RegExp(`^${count} objects`));
+      await poll(() => b.locator('#objects-result').textContent()).toMatch(/^From another tab: \d+ objects stored/);
+      const refreshes = Number(await b.locator('body').getAttribute('data-live-refreshes')) - before;
+      // One refresh per 200 ms at most, however many objects arrive: far fewer than the objects.
+      expect(refreshes).toBeGreaterThanOrEqual(1);
+      expect(refreshes).toBeLessThan(count / 30);
+      console.log(`demo tabs: ${count}-object import in tab A, ${refreshes} refreshes in tab B`);
+      await a.getByRole('button', { name: 'Delete all data in this backend' }).click();
+      await poll(() => a.locator('#backend-result').textContent()).toMatch(/^Deleted all data/);
+    } finally {
+      await context.close();
+    }
+    expect(pageErrors).toEqual([]);
+  });
 
   it('memory: the page says other tabs cannot see it', async () => {
     const context = await browser!.newContext();
