@@ -78,6 +78,35 @@ describe('cli: references in export, import and sync', () => {
     expect(JSON.parse(other(['ref', 'get', 'notes/a', '--json']).stdout)).toMatchObject({ hash: hashOf(two), seq: 2 });
   });
 
+  it('a store with an intent graph of its own keeps it whole: the bundle\'s graph is left out, not merged, and its other references come in', () => {
+    const graph = (store: string, goals: string[]) => {
+      const run = at(store);
+      for (const g of goals) expect(run(['intents', 'add', '--goal', g]).code).toBe(0);
+      const ids = run(['intents', 'ls']).stdout.trim().split('\n').map((l) => l.split('\t')[0]!);
+      expect(run(['edges', 'add', ids[0]!, ids[1]!, 'DependsOn']).code).toBe(0);
+      return run;
+    };
+    const a = graph('graph-a', ['A one', 'A two']);
+    expect(a(['put'], JSON.stringify({ shared: 1 })).code).toBe(0);
+    expect(a(['ref', 'set', 'notes/x', hashOf({ shared: 1 })]).code).toBe(0);
+    const bundle = join(t.dir, 'graph-a.zip');
+    expect(a(['export', bundle]).code).toBe(0);
+    const b = graph('graph-b', ['B one', 'B two']);
+    const intentsBefore = b(['intents', 'ls']).stdout;
+    const edgesBefore = b(['edges', 'ls']).stdout;
+    const imported = b(['import', bundle]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stderr).toContain('kept the existing graph');
+    expect(b(['intents', 'ls']).stdout).toBe(intentsBefore);
+    expect(b(['edges', 'ls']).stdout).toBe(edgesBefore);
+    expect(JSON.parse(b(['ref', 'get', 'notes/x', '--json']).stdout)).toMatchObject({ hash: hashOf({ shared: 1 }) });
+    // Into a store without a graph, the bundle's graph comes with it.
+    const c = at('graph-c');
+    expect(c(['import', bundle]).code).toBe(0);
+    expect(c(['intents', 'ls']).stdout).toBe(a(['intents', 'ls']).stdout);
+    expect(c(['edges', 'ls']).stdout).toBe(a(['edges', 'ls']).stdout);
+  });
+
   it('sync advances the target, reports a divergent name and exits 1 with it unmoved', () => {
     const src = at('sync-src');
     const dst = at('sync-dst');

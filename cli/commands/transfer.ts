@@ -13,6 +13,7 @@ import { syncArchive } from '../../src/archive/sync.js';
 import { referenceDocuments } from '../../src/refs/scan.js';
 import { ReferenceTransferConflictError, type ReferenceState, type ReferenceTransferConflict } from '../../src/refs/transfer.js';
 import { createBackup } from '../../src/intent-graph/document.js';
+import { DEFAULT_INTENT_GRAPH_BASE } from '../../src/intent-graph/graph-names.js';
 import { allowOnly, expectPositionals } from '../args.js';
 import type { Command } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
@@ -70,7 +71,9 @@ export const importCommand: Command = async (ctx) => {
   const bar = ctx.progress('import');
   let report: Awaited<ReturnType<typeof importBundleFromFile>>;
   try {
-    report = await importBundleFromFile(archive, file!, { signal: ctx.signal, references, onProgress: (p) => bar.update(p) });
+    // A store with a graph of its own keeps it whole: the bundle's graph references are left out, not merged name by name.
+    const keepReferences = hadGraph ? (name: string) => name.startsWith(`${DEFAULT_INTENT_GRAPH_BASE}/`) : undefined;
+    report = await importBundleFromFile(archive, file!, { signal: ctx.signal, references, keepReferences, onProgress: (p) => bar.update(p) });
   } catch (e) {
     // Every conflicting name on stdout (the error line on stderr says what was refused and why).
     if (e instanceof ReferenceTransferConflictError) {

@@ -67,6 +67,14 @@ export interface ImportBundleOptions extends VerifyBundleOptions {
    * lists them in `references.conflicts`.
    */
   references?: 'fail' | 'skip-conflicts';
+  /**
+   * Names of the bundle's references to leave exactly as the archive has
+   * them (present or absent), whatever the bundle holds: not decided, not
+   * written, counted in `references.skipped`. The CLI passes the intent
+   * graph's names when the store has a graph of its own, which it keeps
+   * whole rather than merging two graphs name by name.
+   */
+  keepReferences?: (name: string) => boolean;
   /** How long a reference write waits for the adapter's lock (lock-based adapters), ms. */
   lockTimeoutMs?: number;
 }
@@ -156,6 +164,10 @@ export async function importBundle(archive: ContentArchive, source: BundleSource
       cas = compareAndSwapOf(archive.adapter, { lockTimeoutMs: options.lockTimeoutMs });
       for (const doc of incoming) {
         throwIfAborted(signal);
+        if (options.keepReferences?.(doc.name)) {
+          refs.skipped = (refs.skipped ?? 0) + 1;
+          continue;
+        }
         const target = await readTargetDocument(cas, doc.name, signal);
         const decision = decideTransfer(target.doc, doc);
         if (decision.kind === 'created' || decision.kind === 'advanced') {

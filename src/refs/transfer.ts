@@ -52,6 +52,8 @@ export interface ReferenceTransferReport {
   behind: number;
   /** Names on another history at the target: kept, with both states. */
   conflicts: ReferenceTransferConflict[];
+  /** Names the caller asked to leave as they are (`keepReferences` of an import): not looked at. */
+  skipped?: number;
 }
 
 /** An empty {@link ReferenceTransferReport}. */
