@@ -295,8 +295,17 @@ async function start(): Promise<void> {
   const available = await availableBackends();
   ui.backendSelect.replaceChildren(...available.map((kind) => h('option', { value: kind }, BACKEND_LABELS[kind])));
   ui.backendSelect.addEventListener('change', () => void switchBackend(ui.backendSelect.value as BackendKind));
-  // A closed page stops watching (the archive's watch also ends with the page; this says so at once).
-  window.addEventListener('pagehide', () => stopLive());
+  // A closed page stops watching. A page kept in the back-forward cache and shown again resumes after the last
+  // change it had seen, so what other tabs did meanwhile arrives as usual.
+  let hiddenAt: string | undefined;
+  window.addEventListener('pagehide', () => {
+    if (live) hiddenAt = stopLive();
+  });
+  window.addEventListener('pageshow', (event) => {
+    if (!event.persisted || hiddenAt === undefined || !session || live) return;
+    startLive(session, hiddenAt);
+    hiddenAt = undefined;
+  });
   await switchBackend(preferredBackend(available));
   document.body.dataset['ready'] = 'true';
 }
