@@ -24,6 +24,8 @@ import type { ArchiveChange, ChangesOptions, WatchOptions } from '../changes/typ
 import { CommitQueue } from './commit-queue.js';
 import { assertCanonicalBytes, assertHash } from './hash-args.js';
 import { IndexState } from './index-state.js';
+import type { LiveCell } from './view.js';
+import { mapCells, resumable, type CellStream } from './v2/merge.js';
 import { INDEX_KEY, JOURNAL_PREFIX, objectKey } from './layout.js';
 import { collectGarbage, verifyArchive } from './maintenance.js';
 import { hashing } from './put-items.js';
@@ -144,28 +146,33 @@ class Archive implements ContentArchive {
     return this.adapter.has(objectKey(hash), { signal: options?.signal });
   }
 
-  async *list(options?: ArchiveCallOptions): AsyncIterable<string> {
-    for await (const e of this.entries(options)) yield e.hash;
+  list(options?: ArchiveCallOptions): AsyncIterable<string> {
+    return mapCells(this.listing(options?.signal), (c) => c.hash, options?.signal);
   }
 
-  async *entries(options?: ArchiveCallOptions): AsyncIterable<IndexEntry> {
-    this.assertOpen();
-    const signal = options?.signal;
-    // In hash order, page by page; a damaged piece is rebuilt (auto-repair) and the listing goes on after the last hash given.
-    let after: string | undefined;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        for await (const { hash, rec } of this.state.view.entries(after === undefined ? '' : after + '0', undefined, signal)) {
-          throwIfAborted(signal);
-          after = hash;
-          yield { hash, path: objectKey(hash), size: rec.size, storedAt: rec.storedAt };
-        }
-        return;
-      } catch (e) {
-        if (attempt > 0 || !(e instanceof CorruptIndexError) || !this.settings.autoRepair) throw e;
+  entries(options?: ArchiveCallOptions): AsyncIterable<IndexEntry> {
+    return mapCells(this.listing(options?.signal), ({ hash, rec }) => ({ hash, path: objectKey(hash), size: rec.size, storedAt: rec.storedAt }), options?.signal);
+  }
+
+  /**
+   * The index's live cells in hash order, a page's worth at a time (an item
+   * of list() or entries() is then answered without a generator step). A
+   * damaged piece is rebuilt (auto-repair) and the listing goes on after the
+   * last hash given. Nothing happens before the first item is asked for.
+   */
+  private listing(signal: AbortSignal | undefined): CellStream<LiveCell> {
+    return resumable<LiveCell>(
+      '',
+      (at, inclusive) => {
+        this.assertOpen();
+        return this.state.view.entries(inclusive ? at : at + '0', undefined, signal);
+      },
+      async (e, attempt) => {
+        if (attempt > 0 || !(e instanceof CorruptIndexError) || !this.settings.autoRepair) return false;
         await this.state.serialised(() => this.state.rebuild(signal));
-      }
-    }
+        return true;
+      },
+    );
   }
 
   async stats(options?: ArchiveCallOptions): Promise<ArchiveStats> {

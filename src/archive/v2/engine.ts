@@ -30,7 +30,7 @@ import { mapLimit } from '../../internal/pool.js';
 import type { IndexRecord } from '../index-file.js';
 import { INDEX_KEY, INDEX_RUNS_PREFIX, runBloomKey, runDirectoryKey, runId, runOfKey, runPageKey } from '../layout.js';
 import { decodeRoot, encodePage, encodeRoot, type Cell, type Root, type RunRef } from './codec.js';
-import { mergeCells } from './merge.js';
+import { forEachCell, mergeCells, resumable, type CellStream } from './merge.js';
 import { PageCache } from './page-cache.js';
 import { MissingPieceError, RunReader } from './run-reader.js';
 import { RunWriter } from './run-writer.js';
@@ -200,24 +200,21 @@ export class IndexEngine {
     }, signal);
   }
 
-  /** Cells of the runs (tombstones included) with `from <= hash < to`, merged in hash order. */
-  async *scan(from = '', to?: string, signal?: AbortSignal): AsyncGenerator<Cell> {
-    let at = from;
-    let inclusive = true;
-    for (let attempt = 0; ; attempt++) {
-      const since = this.epoch;
-      try {
-        const streams = this.root.runs.map((ref) => this.reader(ref).cells(at, inclusive, to, signal));
-        for await (const c of mergeCells(streams)) {
-          at = c.hash;
-          inclusive = false;
-          yield c;
-        }
-        return;
-      } catch (e) {
-        if (!(e instanceof MissingPieceError) || attempt >= 3 || !(await this.reload(signal, since))) throw e;
-      }
-    }
+  /**
+   * Cells of the runs (tombstones included) with `from <= hash < to`, merged
+   * in hash order, a batch at a time (no await per cell); a run merged away
+   * under the scan is picked up from the newer root after the last hash given.
+   */
+  scan(from = '', to?: string, signal?: AbortSignal): CellStream {
+    let since = this.epoch;
+    return resumable(
+      from,
+      (at, inclusive) => {
+        since = this.epoch;
+        return mergeCells(this.root.runs.map((ref) => this.reader(ref).cells(at, inclusive, to, signal)));
+      },
+      async (e, attempt) => e instanceof MissingPieceError && attempt < 3 && (await this.reload(signal, since)),
+    );
   }
 
   // ---------------------------------------------------------------- changing (under the index lock)
@@ -283,7 +280,10 @@ export class IndexEngine {
     const id = runId(this.o.now(), sha256Hex(encodePage(cells)));
     if (this.root.runs.some((r) => r.id === id)) return; // the very same fold is already current
     const writer = new RunWriter(this.o.adapter, id, cells.length, signal);
-    for (const c of cells) await writer.add(c);
+    for (const c of cells) {
+      const p = writer.add(c); // a promise only when a page is full
+      if (p) await p;
+    }
     const ref = await writer.finish(0);
     if (count === 0) oldest = newest = null;
     await this.commitWith(ref, { count, bytes, oldest, newest, runs: [ref, ...this.root.runs] }, [], signal, base);
@@ -309,10 +309,7 @@ export class IndexEngine {
       const bottom = end === runs.length;
       const id = runId(this.o.now(), sha256Hex(`merge ${level} ${group.map((r) => `${r.id}:${r.directory}`).join(' ')}`));
       const writer = new RunWriter(this.o.adapter, id, total, signal);
-      for await (const c of mergeCells(group.map((ref) => this.reader(ref).cells('', true, undefined, signal)))) {
-        if (bottom && !c.rec) continue;
-        await writer.add(c);
-      }
+      await forEachCell(mergeCells(group.map((ref) => this.reader(ref).cells('', true, undefined, signal))), (c) => (bottom && !c.rec ? undefined : writer.add(c)));
       const merged = writer.size > 0 ? [await writer.finish(level)] : [];
       const root: Root = { ...this.root, runs: [...runs.slice(0, start), ...merged, ...runs.slice(end)] };
       if (start === 0 && bottom) Object.assign(root, writer.live);
@@ -333,7 +330,10 @@ export class IndexEngine {
     base: Base = this.base(),
   ): Promise<void> {
     const writer = new RunWriter(this.o.adapter, runId(this.o.now(), digest), maxCount, signal);
-    for await (const c of cells) if (c.rec) await writer.add(c);
+    for await (const c of cells) {
+      const p = c.rec ? writer.add(c) : undefined;
+      if (p) await p;
+    }
     const runs = writer.size > 0 ? [await writer.finish(levelFor(writer.size))] : [];
     await this.commitWith(runs[0], { ...writer.live, runs }, this.root.runs, signal, base);
   }
