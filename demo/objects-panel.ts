@@ -194,6 +194,8 @@ const GRAPH_OBJECT_MAX = 256 * 1024;
 const GC_READ_BATCH = 64;
 
 function isGraphShaped(value: unknown): 'intent' | 'edge' | undefined {
+  // The graph stores its edges as one object: the whole list.
+  if (Array.isArray(value) && value.length > 0 && value.every((e) => isGraphShaped(e) === 'edge')) return 'edge';
   for (const [kind, check] of [
     ['intent', validateIntent],
     ['edge', validateEdge],
@@ -209,11 +211,13 @@ function isGraphShaped(value: unknown): 'intent' | 'edge' | undefined {
 }
 
 /**
- * Collects garbage: every intent and edge object that the current graph does
- * not use (old versions of intents, deleted intents and edges, a cleared
- * graph) goes, with the archive's quarantined leftovers; everything else is
- * kept — values you stored yourself included. The SDK's `archive.gc({ keep })`
- * does the deleting; this page only decides the keep set.
+ * Collects garbage: intent and edge objects that neither the current graph
+ * nor any reference's history uses go, with the archive's quarantined
+ * leftovers; everything else is kept — values you stored yourself included.
+ * The intent graph lives on references, and every intent keeps its earlier
+ * versions (deleted intents and old edge lists included) as history, which
+ * the SDK's `archive.gc({ keep })` never deletes; this page only decides the
+ * keep set for the rest.
  */
 export async function collectGarbage(s: Session): Promise<void> {
   showInfo(ui.verifyResult, 'Looking for objects the intent graph no longer uses…');
@@ -258,13 +262,13 @@ export async function collectGarbage(s: Session): Promise<void> {
   }
   await refreshObjects(s);
   const { report, unused, kept } = result;
-  const leftovers = report.deleted - unused.intent - unused.edge;
+  const total = kept + unused.intent + unused.edge;
+  const old = unused.intent + unused.edge;
+  const history = old > 0 ? ` (${old} of them earlier versions of intents and edges, which the graph's history keeps)` : '';
   showOk(
     ui.verifyResult,
     report.deleted === 0
-      ? `Garbage collection found nothing to remove: all ${kept} objects are in use or are values you stored.`
-      : `Garbage collection removed ${report.deleted} objects (${formatBytes(report.bytesFreed)}): ${unused.intent} intent and ${unused.edge} edge objects the graph no longer uses` +
-          (leftovers > 0 ? `, ${leftovers} quarantined leftovers` : '') +
-          `. Kept ${kept}.`,
+      ? `Garbage collection found nothing to remove: all ${total} objects are in use or values you stored${history}.`
+      : `Garbage collection removed ${report.deleted} objects (${formatBytes(report.bytesFreed)}) that nothing uses. Kept ${Math.max(0, total - report.deleted)}.`,
   );
 }
