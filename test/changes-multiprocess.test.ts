@@ -118,7 +118,11 @@ describe('change events across processes', () => {
         const writer = await start([kind, path, 'write', String(rounds)]);
         await writer.done;
         const { required } = sentBy(writer);
-        await Promise.race([listener.until('change ', required.length), new Promise((r) => setTimeout(r, 20_000))]);
+        // Until every required change arrived (counting lines would stop early when optional puts, undone by a
+        // later delete, arrive too), then a few more polls so a change delivered twice would show.
+        const covered = () => new Set(changesOf(listener).map(keyOf).filter((k) => required.includes(k))).size === required.length;
+        for (const deadline = Date.now() + 20_000; !covered() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 500));
         listener.child.kill('SIGKILL');
         await listener.done;
         expectDelivered([changesOf(listener)], writer);
