@@ -22,9 +22,14 @@ import type { PageCache } from './page-cache.js';
 export class MissingPieceError extends CorruptIndexError {}
 
 /** Index of the first element of sorted `list` that is >= `x`. */
-export function lowerBound(list: readonly string[], x: string, at: (i: number) => string = (i) => list[i]!): number {
+export function lowerBound(list: readonly string[], x: string): number {
+  return lowerBoundBy(list.length, x, (i) => list[i]!);
+}
+
+/** Index of the first of `length` sorted keys (`at(i)`) that is >= `x`. */
+export function lowerBoundBy(length: number, x: string, at: (i: number) => string): number {
   let lo = 0;
-  let hi = list.length;
+  let hi = length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (at(mid) < x) lo = mid + 1;
@@ -93,7 +98,7 @@ export class RunReader {
   async get(hash: string, signal?: AbortSignal): Promise<IndexRecord | null | undefined> {
     if (this.ref.count === 0 || !(await this.bloom(signal)).mayContain(hash)) return undefined;
     const d = await this.directory(signal);
-    const n = lowerBound([], hash, (i) => d.pages[i]![1]);
+    const n = lowerBoundBy(d.pages.length, hash, (i) => d.pages[i]![1]);
     const ref = d.pages.length > n ? d.pages[n] : undefined;
     if (!ref || ref[0] > hash) return undefined;
     const page = await this.page(n, signal);
@@ -114,7 +119,7 @@ export class RunReader {
       if (this.ref.count === 0) return undefined;
       if (!pages) {
         pages = (await this.directory(signal)).pages;
-        n = lowerBound([], from, (i) => pages![i]![1]);
+        n = lowerBoundBy(pages.length, from, (i) => pages![i]![1]);
       }
       for (; n < pages.length; ) {
         if (to !== undefined && pages[n]![0] >= to) return undefined;
