@@ -68,19 +68,32 @@ export class IndexView {
     else this.tail.delete(hash);
   }
 
-  /** Re-reads the tail's `base` values when the root moved on under it (another writer's merge). */
+  /**
+   * Re-reads the tail's `base` values when the root moved on under it (another
+   * writer's merge). The lookups await: a fold may replace the tail meanwhile
+   * (then this starts again on the new one), and puts and deletes may change
+   * it (entries noted meanwhile are kept as noted; a hash that left it is not
+   * brought back).
+   */
   private async rebase(signal?: AbortSignal): Promise<void> {
-    if (this.tailRoot === this.engine.rootBytes) return;
-    const hashes = [...this.tail.keys()];
-    const bases = await this.engine.lookupMany(hashes, signal);
-    const next = new Map<string, FoldChange>();
-    hashes.forEach((h, i) => {
-      const rec = this.tail.get(h)!.rec;
-      const base = bases[i];
-      if (rec ? !base : base) next.set(h, { rec, base });
-    });
-    this.tail = next;
-    this.tailRoot = this.engine.rootBytes;
+    while (this.tailRoot !== this.engine.rootBytes) {
+      const tail = this.tail;
+      const root = this.engine.rootBytes;
+      const hashes = [...tail.keys()];
+      const bases = await this.engine.lookupMany(hashes, signal);
+      if (this.tail !== tail || this.engine.rootBytes !== root) continue;
+      const next = new Map<string, FoldChange>();
+      const asked = new Set(hashes);
+      hashes.forEach((h, i) => {
+        const t = tail.get(h);
+        if (!t) return;
+        const base = bases[i];
+        if (t.rec ? !base : base) next.set(h, { rec: t.rec, base });
+      });
+      for (const [h, t] of tail) if (!asked.has(h)) next.set(h, t);
+      this.tail = next;
+      this.tailRoot = root;
+    }
   }
 
   /** `stats()`: the root's totals, adjusted by the tail. */
