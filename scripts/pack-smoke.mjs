@@ -69,8 +69,12 @@ try {
   const root = JSON.parse(readFileSync(join(app, '.archive/index.json'), 'utf8'));
   if (root.version !== 2 || root.count !== 3) fail(`expected a v2 index root counting 3 objects, found ${JSON.stringify({ version: root.version, count: root.count })}`);
   // Empty folders may stay (node-fs keeps '#locks', '#writers' and an emptied 'journal': removing a folder could
-  // race another process creating a file in it); no file may stay besides the objects and the index.
-  const leftovers = readdirSync(join(app, '.archive')).filter((n) => !['objects', 'index.json', 'index'].includes(n)).flatMap((n) => {
+  // race another process creating a file in it); no file may stay besides the objects, the index and the change log
+  // (docs/format.md, "Change log v1": the folded journal segments, kept an hour so that change listeners can catch up).
+  const changes = join(app, '.archive/changes');
+  const kept = statSync(changes, { throwIfNoEntry: false }) ? readdirSync(changes) : [];
+  if (kept.length === 0 || kept.some((n) => !/^\d{15}-[0-9a-z]{1,32}-\d{1,12}\.log$/.test(n))) fail(`expected the change log to keep the folded segments, found ${JSON.stringify(kept)}`);
+  const leftovers = readdirSync(join(app, '.archive')).filter((n) => !['objects', 'index.json', 'index', 'changes'].includes(n)).flatMap((n) => {
     const full = join(app, '.archive', n);
     return statSync(full).isDirectory() ? filesUnder(full) : [full];
   });
