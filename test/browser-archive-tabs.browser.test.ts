@@ -9,10 +9,8 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
-import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb/index.js';
-import { opfsAdapter } from '../adapters/opfs/index.js';
-import type { StorageAdapter } from '../src/adapter/contract.js';
 import { openArchive } from '../src/archive/index.js';
+import { tabBackends, type TabBackend as Backend } from './support/tab-backends.js';
 
 let counter = 0;
 const unique = (tag: string) => `tabs-${tag}-${Date.now().toString(36)}-${++counter}`;
@@ -27,28 +25,7 @@ async function collect<T>(iter: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** A backend as code for this page and as source text for the peer page (`mods` is the peer's module table). */
-interface Backend {
-  name: string;
-  here(id: string): StorageAdapter;
-  peer: string;
-  forget(id: string): Promise<void>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'indexeddb',
-    here: (id) => indexedDbAdapter({ name: id }),
-    peer: '(mods, id) => mods.idb.indexedDbAdapter({ name: id })',
-    forget: (id) => deleteIndexedDbArchive(id),
-  },
-  {
-    name: 'opfs',
-    here: (id) => opfsAdapter({ root: id }),
-    peer: '(mods, id) => mods.opfs.opfsAdapter({ root: id })',
-    forget: async (id) => (await navigator.storage.getDirectory()).removeEntry(id, { recursive: true }),
-  },
-];
+const backends = tabBackends;
 
 for (const backend of backends) {
   describe(`archive on ${backend.name} across pages`, () => {

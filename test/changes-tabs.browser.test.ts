@@ -9,10 +9,8 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
-import { deleteIndexedDbArchive, indexedDbAdapter } from '../adapters/indexeddb/index.js';
-import { opfsAdapter } from '../adapters/opfs/index.js';
-import type { StorageAdapter } from '../src/adapter/contract.js';
 import { openArchive, type ArchiveChange } from '../src/index.js';
+import { tabBackends, type TabBackend as Backend } from './support/tab-backends.js';
 
 let counter = 0;
 const unique = (tag: string) => `changes-${tag}-${Date.now().toString(36)}-${++counter}`;
@@ -21,27 +19,7 @@ afterAll(async () => {
   for (const c of cleanup) await c().catch(() => {});
 });
 
-interface Backend {
-  name: string;
-  here(id: string): StorageAdapter;
-  peer: string;
-  forget(id: string): Promise<void>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'indexeddb',
-    here: (id) => indexedDbAdapter({ name: id }),
-    peer: '(mods, id) => mods.idb.indexedDbAdapter({ name: id })',
-    forget: (id) => deleteIndexedDbArchive(id),
-  },
-  {
-    name: 'opfs',
-    here: (id) => opfsAdapter({ root: id }),
-    peer: '(mods, id) => mods.opfs.opfsAdapter({ root: id })',
-    forget: async (id) => (await navigator.storage.getDirectory()).removeEntry(id, { recursive: true }),
-  },
-];
+const backends = tabBackends;
 
 const brief = (c: ArchiveChange) => (c.kind === 'put' || c.kind === 'delete' ? `${c.kind} ${c.hash}` : `${c.kind} ${c.name} ${c.seq}`);
 
