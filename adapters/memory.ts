@@ -12,13 +12,14 @@ import type { AdapterCapabilities, StorageAdapter, StorageEstimate } from '../sr
 import { defineAdapter } from '../src/adapter/define.js';
 import { throwIfAborted } from '../src/errors.js';
 import { KeyedMutex } from '../src/internal/mutex.js';
+import { KeyTree } from './memory/key-tree.js';
 
 /** Options of {@link memoryAdapter}. */
 export interface MemoryAdapterOptions {
   /**
    * Share one store between several adapter instances (like two tabs on one
    * origin). The adapter installs its own `set`, `delete` and `clear` on this
-   * Map (not enumerable; they call the Map's) to keep the keys grouped for
+   * Map (not enumerable; they call the Map's) to keep the keys in folders for
    * `list`, so the Map can still be changed directly, as tests do; a frozen
    * Map, or one with such methods of its own, works too, with `list`
    * filtering every key.
@@ -65,83 +66,27 @@ function copyOf(bytes: Uint8Array): Uint8Array {
 /** Locks belong to the store, not the adapter: adapters sharing a store (two "tabs") exclude each other. */
 const locksByStore = new WeakMap<Map<string, Uint8Array>, KeyedMutex>();
 
-/**
- * The keys of one store grouped by their first segment (`objects/`,
- * `journal/`, `index/`, …; keys without a `/` on their own), so that
- * `list(prefix)` visits the keys of the prefix's group, not the store: at a
- * million objects, listing `journal/` or `index/` no longer filters every
- * key. A store has a handful of groups, so finding a key's group is a few
- * `startsWith` calls, with no string made; keeping a key costs one Set entry.
- * (Finer grouping, by folder, made every write about three times as dear
- * for listings nothing asks for: nobody lists `objects/ab/`.)
- */
-class KeyGroups {
-  /** Groups by first segment (with its `/`), biggest first as they come. */
-  private groups: { name: string; keys: Set<string> }[] = [];
-  /** Keys with no `/`. */
-  private readonly loose = new Set<string>();
-  /** Keys held. */
-  size = 0;
-
-  private find(key: string, create: boolean): Set<string> | undefined {
-    for (const g of this.groups) if (key.startsWith(g.name)) return g.keys;
-    const cut = key.indexOf('/');
-    if (cut < 0) return this.loose;
-    if (!create) return undefined;
-    const keys = new Set<string>();
-    this.groups.push({ name: key.slice(0, cut + 1), keys });
-    return keys;
-  }
-
-  add(key: string): void {
-    const keys = this.find(key, true)!;
-    const before = keys.size;
-    keys.add(key);
-    this.size += keys.size - before;
-  }
-
-  remove(key: string): void {
-    const keys = this.find(key, false);
-    if (!keys || !keys.delete(key)) return;
-    this.size--;
-    if (keys.size === 0 && keys !== this.loose) this.groups = this.groups.filter((g) => g.keys !== keys);
-  }
-
-  /** Every key starting with `prefix`, visiting only the groups that can hold one. */
-  under(prefix: string): string[] {
-    const out: string[] = [];
-    const cut = prefix.indexOf('/');
-    for (const g of this.groups) {
-      if (cut >= 0 ? g.name.length !== cut + 1 || !prefix.startsWith(g.name) : !g.name.startsWith(prefix)) continue;
-      if (prefix.length <= g.name.length) for (const k of g.keys) out.push(k);
-      else for (const k of g.keys) if (k.startsWith(prefix)) out.push(k);
-    }
-    if (cut < 0) for (const k of this.loose) if (k.startsWith(prefix)) out.push(k);
-    return out;
-  }
-}
-
-/** A store's {@link KeyGroups} and the methods that keep it current (installed on the Map itself). */
+/** A store's {@link KeyTree} and the methods that keep it current (installed on the Map itself). */
 interface Tracking {
-  groups: KeyGroups;
+  tree: KeyTree;
   set: Map<string, Uint8Array>['set'];
   delete: Map<string, Uint8Array>['delete'];
   clear: Map<string, Uint8Array>['clear'];
 }
 
-/** The groups of every key `store` holds now (a full pass: once, or when a change went round ours). */
-function groupsOf(store: Map<string, Uint8Array>): KeyGroups {
-  const groups = new KeyGroups();
-  for (const k of store.keys()) if (typeof k === 'string') groups.add(k);
-  return groups;
+/** The tree of every key `store` holds now (a full pass: once, or when a change went round ours). */
+function treeOf(store: Map<string, Uint8Array>): KeyTree {
+  const tree = new KeyTree();
+  for (const k of store.keys()) if (typeof k === 'string') tree.add(k);
+  return tree;
 }
 
 const trackingByStore = new WeakMap<Map<string, Uint8Array>, Tracking | null>();
 
 /**
- * Starts keeping `store`'s keys by group: its own `set`, `delete` and
- * `clear` (installed on the Map instance, not enumerable) call the Map's and
- * keep the groups current, so a test that edits a shared store directly
+ * Starts keeping `store`'s keys in a {@link KeyTree}: its own `set`,
+ * `delete` and `clear` (installed on the Map instance, not enumerable) call
+ * the Map's and keep the tree current, so a test that edits a shared store directly
  * (damage, a second "tab") is seen as well as the adapter's own writes. A Map
  * that cannot take them (frozen, or with its own methods already) is not
  * tracked: `list` then filters every key, as it always did.
@@ -153,20 +98,20 @@ function track(store: Map<string, Uint8Array>): Tracking | null {
   if (Object.isExtensible(store) && !['set', 'delete', 'clear'].some((m) => Object.prototype.hasOwnProperty.call(store, m))) {
     const { set, delete: del, clear } = store;
     const tracking: Tracking = {
-      groups: groupsOf(store),
+      tree: treeOf(store),
       set(this: Map<string, Uint8Array>, key: string, value: Uint8Array) {
         set.call(this, key, value);
-        if (this === store && typeof key === 'string') tracking.groups.add(key);
+        if (this === store && typeof key === 'string') tracking.tree.add(key);
         return this;
       },
       delete(this: Map<string, Uint8Array>, key: string) {
         const gone = del.call(this, key);
-        if (gone && this === store && typeof key === 'string') tracking.groups.remove(key);
+        if (gone && this === store && typeof key === 'string') tracking.tree.remove(key);
         return gone;
       },
       clear(this: Map<string, Uint8Array>) {
         clear.call(this);
-        if (this === store) tracking.groups = new KeyGroups();
+        if (this === store) tracking.tree = new KeyTree();
       },
     };
     try {
@@ -180,22 +125,31 @@ function track(store: Map<string, Uint8Array>): Tracking | null {
   return t;
 }
 
+/** Keys of an untracked store filtered per abort check: a pass over ten million keys can still be stopped. */
+const SCAN_CHECK_EVERY = 16_384;
+
 /**
- * The keys of `store` under `prefix`. Through the groups while they can be
- * trusted: our methods still installed (a test may replace one) and as many
- * keys as the Map (a change that went round them, `Map.prototype.set.call`,
- * is caught here and the groups are built again). Otherwise every key is
- * filtered. Either way `list` checks each key is still there as it yields.
+ * The keys of `store` under `prefix`, a batch at a time. Through the tree
+ * while it can be trusted: our methods still installed (a test may replace
+ * one) and as many keys as the Map (a change that went round them,
+ * `Map.prototype.set.call`, is caught here and the tree is built again).
+ * Otherwise every key is filtered, into one snapshot. `check` (the abort
+ * check) runs between folders, or every {@link SCAN_CHECK_EVERY} keys of a
+ * full pass. Either way `list` checks each key is still there as it yields.
  */
-function keysUnder(store: Map<string, Uint8Array>, prefix: string): string[] {
+function* keysUnder(store: Map<string, Uint8Array>, prefix: string, check: () => void): Generator<string[]> {
   const t = trackingByStore.get(store);
   if (t && store.set === t.set && store.delete === t.delete && store.clear === t.clear) {
-    if (t.groups.size !== store.size) t.groups = groupsOf(store);
-    if (t.groups.size === store.size) return t.groups.under(prefix);
+    if (t.tree.size !== store.size) t.tree = treeOf(store);
+    if (t.tree.size === store.size) return yield* t.tree.under(prefix, check);
   }
   const keys: string[] = [];
-  for (const k of store.keys()) if (k.startsWith(prefix)) keys.push(k);
-  return keys;
+  let n = 0;
+  for (const k of store.keys()) {
+    if (++n % SCAN_CHECK_EVERY === 0) check();
+    if (typeof k === 'string' && k.startsWith(prefix)) keys.push(k);
+  }
+  yield keys;
 }
 
 /** Creates an adapter that keeps bytes in a `Map`. */
@@ -259,11 +213,14 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       for (const key of keys) store.delete(key);
     },
     async *list(prefix, opts) {
-      // Snapshot the matching keys so writes during iteration cannot break it.
-      const keys = keysUnder(store, prefix);
-      for (const k of keys) {
-        throwIfAborted(opts?.signal);
-        if (store.has(k)) yield k;
+      // Snapshots, one folder at a time, so writes during iteration cannot break it.
+      const signal = opts?.signal;
+      const check = () => throwIfAborted(signal);
+      for (const keys of keysUnder(store, prefix, check)) {
+        for (const k of keys) {
+          check();
+          if (store.has(k)) yield k;
+        }
       }
     },
     lock(name, fn, opts) {

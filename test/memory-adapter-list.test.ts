@@ -14,14 +14,29 @@ const collect = async (it: AsyncIterable<string>) => {
 /** What list(prefix) must give: every key of the Map starting with the prefix. */
 const expected = (store: Map<string, Uint8Array>, prefix: string) => [...store.keys()].filter((k) => k.startsWith(prefix)).sort();
 
-const PREFIXES = ['', 'o', 'objects/', 'objects/a', 'objects/aa/', 'objects/aa/b', 'objects/aa/bb/', 'index/', 'index/r1/', 'journal/', 'x', 'nothing/'];
+const PREFIXES = ['', 'o', 'objects/', 'objects/a', 'objects/aa/', 'objects/aa/b', 'objects/aa/bb/', 'objects/aa/bb/1', 'objects/AA/', 'objects/zz/', 'index/', 'index/r1/', 'journal/', 'x', 'nothing/', 'objects/aa/bb/1.json/'];
 
 describe('memory adapter list(prefix)', () => {
   it('gives the keys under a prefix, partial folder names included', async () => {
     const store = new Map<string, Uint8Array>();
     const a = memoryAdapter({ store });
-    for (const k of ['objects/aa/bb/1.json', 'objects/aa/cc/2.json', 'objects/ab/00/3.json', 'index/r1/000000.json', 'index.json', 'journal/1.log', 'x']) await a.write(k, bytes(k));
+    const keys = ['objects/aa/bb/1.json', 'objects/aa/cc/2.json', 'objects/ab/00/3.json', 'objects/AA/bb/4.json', 'objects/zz/5.json', 'objects/aa/bb/cc/dd/6.json', 'objects/aa/7.json'];
+    for (const k of [...keys, 'index/r1/000000.json', 'index.json', 'journal/1.log', 'x']) await a.write(k, bytes(k));
     for (const p of PREFIXES) expect(await collect(a.list(p)), p).toEqual(expected(store, p));
+  });
+
+  it('gives a folder back when its last key goes, and lists it again when one comes back', async () => {
+    const store = new Map<string, Uint8Array>();
+    const a = memoryAdapter({ store });
+    await a.write('objects/aa/bb/1.json', bytes('1'));
+    await a.write('objects/aa/cc/2.json', bytes('2'));
+    await a.delete('objects/aa/bb/1.json');
+    expect(await collect(a.list('objects/aa/'))).toEqual(['objects/aa/cc/2.json']);
+    expect(await collect(a.list('objects/aa/bb/'))).toEqual([]);
+    await a.deleteMany!(['objects/aa/cc/2.json']);
+    expect(await collect(a.list('objects/'))).toEqual([]);
+    await a.write('objects/aa/bb/3.json', bytes('3'));
+    expect(await collect(a.list('objects/aa/b'))).toEqual(['objects/aa/bb/3.json']);
   });
 
   it('sees keys set, deleted and cleared on the Map directly, before and after the adapter was made', async () => {
@@ -83,14 +98,60 @@ describe('memory adapter list(prefix)', () => {
     expect(entries).not.toHaveBeenCalled();
   });
 
+  // Verify lists objects/<aa>/ 256 times over a big archive: each listing must cost its own keys, not the store's.
+  // (Keys were grouped by first segment only, and every objects/<aa>/ listing compared every object key.)
+  it('lists objects/<aa>/ and objects/<aa>/<bb>/ without looking at the keys of other folders', async () => {
+    const store = new Map<string, Uint8Array>();
+    const a = memoryAdapter({ store });
+    const hex = (i: number) => i.toString(16).padStart(2, '0');
+    const all = Array.from({ length: 20_000 }, (_, i) => `objects/${hex(i % 256)}/${hex((i >> 8) % 256)}/${i}.json`);
+    await a.writeMany!(all.map((key) => ({ key, bytes: bytes('x') })));
+    const startsWith = vi.spyOn(String.prototype, 'startsWith');
+    const isObjectKey = (ctx: unknown) => String(ctx).startsWith('objects/');
+    try {
+      for (const prefix of ['objects/3c/', 'objects/3c/1a/', 'objects/3c/1']) {
+        startsWith.mockClear();
+        const got = await collect(a.list(prefix));
+        const comparisons = startsWith.mock.contexts.filter(isObjectKey).length;
+        startsWith.mockClear();
+        expect(got, prefix).toEqual(all.filter((k) => k.startsWith(prefix)).sort());
+        expect(comparisons, prefix).toBeLessThan(100);
+      }
+    } finally {
+      startsWith.mockRestore();
+    }
+  });
+
+  it('stops a listing aborted half-way with ABORTED, and yields nothing after the abort', async () => {
+    const store = new Map<string, Uint8Array>();
+    const a = memoryAdapter({ store });
+    const hex = (i: number) => i.toString(16).padStart(2, '0');
+    await a.writeMany!(Array.from({ length: 30_000 }, (_, i) => ({ key: `objects/${hex(i % 256)}/${hex((i >> 8) % 256)}/${i}.json`, bytes: bytes('x') })));
+    for (const prefix of ['', 'objects/', 'objects/7f/']) {
+      const ctl = new AbortController();
+      let seen = 0;
+      let afterAbort = 0;
+      const run = (async () => {
+        for await (const _ of a.list(prefix, { signal: ctl.signal })) {
+          if (ctl.signal.aborted) afterAbort++;
+          if (++seen === 3) ctl.abort();
+        }
+      })();
+      await expect(run).rejects.toMatchObject({ code: 'ABORTED' });
+      expect(afterAbort, prefix).toBe(0);
+      expect(seen, prefix).toBe(3);
+    }
+    expect(store.size).toBe(30_000);
+  });
+
   it('matches a full scan after any mix of adapter and direct changes (property)', async () => {
-    const KEYS = ['a', 'a/b', 'a/b/c', 'a/bc/d', 'ab/c', 'objects/aa/bb/1', 'objects/aa/bc/2', 'objects/ab/x', 'index/r/0', 'index.json'];
+    const KEYS = ['a', 'a/b', 'a/b/c', 'a/bc/d', 'ab/c', 'objects/aa/bb/1', 'objects/aa/bc/2', 'objects/ab/x', 'objects/aa/bb/cc/3', 'objects/AA/bb/4', 'objects/a0/5', 'index/r/0', 'index.json'];
     const op = fc.oneof(
       fc.record({ t: fc.constantFrom('write', 'delete', 'set', 'unset', 'raw', 'create', 'deleteMany'), k: fc.constantFrom(...KEYS) }),
       fc.record({ t: fc.constant('clear'), k: fc.constant('') }),
       // Keys the adapter refuses can still be put in the Map by hand.
       fc.record({ t: fc.constantFrom('set', 'unset'), k: fc.constantFrom('/lead', 'a//b', 'a/', '/') }),
-      fc.record({ t: fc.constant('list'), k: fc.constantFrom('', 'a', 'a/', 'a/b', 'a/b/', 'objects/', 'objects/a', 'objects/aa/b', 'index') }),
+      fc.record({ t: fc.constant('list'), k: fc.constantFrom('', 'a', 'a/', 'a/b', 'a/b/', 'objects/', 'objects/a', 'objects/aa/', 'objects/aa/b', 'objects/aa/bb/', 'objects/aa/bb/c', 'objects/A', 'index') }),
     );
     await fc.assert(
       // 'raw' goes round the installed methods: a key added that way, or one removed, is caught
