@@ -8,7 +8,8 @@
 import { AwsClient } from 'aws4fetch';
 import { ArchiveStorageError, AuthRefusedError, BackendError, NotFoundError, QuotaExceededError, TimeoutError, throwIfAborted } from '../../src/errors.js';
 import { sha256Hex } from '../../src/hash.js';
-import { abortErrorOf, anySignal, sleep } from '../../src/internal/abort.js';
+import { abortErrorOf, anySignal } from '../../src/internal/abort.js';
+import { fullJitter, retrying } from '../../src/internal/retry.js';
 import { parseS3Error } from './xml.js';
 
 /** Credentials of an S3 access key. */
@@ -60,14 +61,21 @@ export interface S3Response {
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 const EMPTY = new Uint8Array(0);
 
+/** An attempt that got no answer (network error, time-out): worth another, and thrown after the last. */
+class NoAnswer {
+  constructor(readonly error: TimeoutError | BackendError) {}
+}
+
 /** Sends signed requests; see {@link S3Transport.send}. */
 export class S3Transport {
   private readonly client: AwsClient;
+  private readonly jitter: (attempt: number) => number;
 
   constructor(private readonly config: S3TransportConfig) {
     const { accessKeyId, secretAccessKey, sessionToken } = config.credentials;
     // aws4fetch's own retry loop is turned off: ours also covers network errors, timeouts and abort.
     this.client = new AwsClient({ accessKeyId, secretAccessKey, sessionToken, service: 's3', region: config.region, retries: 0 });
+    this.jitter = fullJitter(config.backoffMs, config.maxBackoffMs);
   }
 
   /** The URL of `key` (or of the bucket), path-style or virtual-hosted. */
@@ -88,7 +96,6 @@ export class S3Transport {
    * `TimeoutError` or `BackendError` when no attempt got an answer.
    */
   async send(req: S3Request): Promise<S3Response> {
-    const { retries, timeoutMs } = this.config;
     const headers: Record<string, string> = { ...req.headers };
     if (req.body) {
       // The payload hash is signed: S3 refuses a body that changed on the way (XAmzContentSHA256Mismatch).
@@ -96,45 +103,60 @@ export class S3Transport {
       headers['content-type'] ??= 'application/octet-stream';
     }
     const url = this.url(req.key, req.query);
-    let lastFailure: unknown;
-    for (let attempt = 0; ; attempt++) {
-      throwIfAborted(req.signal);
-      const timeout = timeoutSignal(timeoutMs);
-      const signal = anySignal(req.signal, timeout.signal)!;
-      let retryAfterMs: number | undefined;
-      try {
-        const signed = await this.client.sign(url, { method: req.method, headers, body: req.body as BodyInit | undefined, signal });
-        const res = await this.config.fetch(signed);
-        if (RETRYABLE.has(res.status) && attempt < retries) {
-          await res.arrayBuffer().catch(() => undefined);
-          retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-          lastFailure = new BackendError(`s3: ${req.what}: HTTP ${res.status}`);
-        } else {
-          const body = req.method === 'HEAD' ? EMPTY : new Uint8Array(await res.arrayBuffer());
-          return { status: res.status, headers: res.headers, body };
-        }
-      } catch (e) {
-        if (req.signal?.aborted) throw abortErrorOf(req.signal);
-        if (e instanceof ArchiveStorageError) throw e;
-        lastFailure = timeout.signal.aborted
-          ? new TimeoutError(`s3: ${req.what}: no answer from ${this.config.endpoint.host} within ${timeoutMs} ms (after ${attempt + 1} attempt(s))`, { cause: e })
-          : new BackendError(
-              `s3: ${req.what}: cannot reach ${this.config.endpoint.host} (${e instanceof Error ? e.message : String(e)}) after ${attempt + 1} attempt(s); check the endpoint and the network`,
-              { cause: e },
-            );
-        if (attempt >= retries) throw lastFailure;
-      } finally {
-        timeout.clear();
+    const attempts = this.config.retries + 1;
+    const outcome = await retrying<S3Response | NoAnswer>(
+      {
+        attempts,
+        signal: req.signal,
+        retryable: (o) => o.ok && (o.value instanceof NoAnswer || RETRYABLE.has(o.value.status)),
+        backoff: (n, o) => this.backoff(n, o.ok && !(o.value instanceof NoAnswer) ? parseRetryAfter(o.value.headers.get('retry-after')) : undefined),
+      },
+      (n) => this.attempt(req, url, headers, n, n === attempts),
+    );
+    if (outcome instanceof NoAnswer) throw outcome.error;
+    return outcome;
+  }
+
+  /**
+   * Attempt `n` of `req`: its answer with the body read inside the attempt's
+   * time (a retryable status before the last attempt is only drained), or
+   * {@link NoAnswer} for a network error or a time-out. An abort, or a typed
+   * error from below, is thrown: never retried.
+   */
+  private async attempt(req: S3Request, url: string, headers: Record<string, string>, n: number, last: boolean): Promise<S3Response | NoAnswer> {
+    throwIfAborted(req.signal);
+    const { timeoutMs } = this.config;
+    const timeout = timeoutSignal(timeoutMs);
+    const signal = anySignal(req.signal, timeout.signal)!;
+    try {
+      const signed = await this.client.sign(url, { method: req.method, headers, body: req.body as BodyInit | undefined, signal });
+      const res = await this.config.fetch(signed);
+      if (RETRYABLE.has(res.status) && !last) {
+        await res.arrayBuffer().catch(() => undefined);
+        return { status: res.status, headers: res.headers, body: EMPTY };
       }
-      await sleep(this.backoff(attempt, retryAfterMs), req.signal);
+      const body = req.method === 'HEAD' ? EMPTY : new Uint8Array(await res.arrayBuffer());
+      return { status: res.status, headers: res.headers, body };
+    } catch (e) {
+      if (req.signal?.aborted) throw abortErrorOf(req.signal);
+      if (e instanceof ArchiveStorageError) throw e;
+      return new NoAnswer(
+        timeout.signal.aborted
+          ? new TimeoutError(`s3: ${req.what}: no answer from ${this.config.endpoint.host} within ${timeoutMs} ms (after ${n} attempt(s))`, { cause: e })
+          : new BackendError(
+              `s3: ${req.what}: cannot reach ${this.config.endpoint.host} (${e instanceof Error ? e.message : String(e)}) after ${n} attempt(s); check the endpoint and the network`,
+              { cause: e },
+            ),
+      );
+    } finally {
+      timeout.clear();
     }
   }
 
-  /** Full jitter: a random wait in [0, min(cap, base * 2^attempt)], or what Retry-After asks (capped). */
-  private backoff(attempt: number, retryAfterMs: number | undefined): number {
-    const { backoffMs, maxBackoffMs } = this.config;
-    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, maxBackoffMs);
-    return Math.random() * Math.min(maxBackoffMs, backoffMs * 2 ** attempt);
+  /** The wait after attempt `n` (1-based): what Retry-After asks (capped), else full jitter from `backoffMs`, capped at `maxBackoffMs`. */
+  private backoff(n: number, retryAfterMs: number | undefined): number {
+    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, this.config.maxBackoffMs);
+    return this.jitter(n);
   }
 
   /**

@@ -38,11 +38,11 @@ import { md5 } from '@noble/hashes/legacy.js';
 import { assertValidKey, type AdapterCapabilities, type StorageAdapter, type Versioned } from '../../src/adapter/contract.js';
 import { defineAdapter } from '../../src/adapter/define.js';
 import { BackendError, ClosedError, ConditionalWritesUnsupportedError, InvalidArgumentError, throwIfAborted } from '../../src/errors.js';
-import { sleep } from '../../src/internal/abort.js';
 import { bytesEqual } from '../../src/internal/bytes.js';
 import { KeyedMutex } from '../../src/internal/mutex.js';
 import { forEachSettled } from '../../src/internal/pool.js';
 import { randomId } from '../../src/internal/random-id.js';
+import { fullJitter, retrying } from '../../src/internal/retry.js';
 import { globalFetch } from '../../src/platform.js';
 import { S3Transport, base64, type S3Credentials, type S3Response } from './http.js';
 import { S3XmlError, deleteObjectsBody, parseDeleteResult, parseListObjectsV2, parseS3Error } from './xml.js';
@@ -174,6 +174,16 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
     );
   }
 
+  const conflictBackoff = fullJitter(cfg.backoffMs);
+  /**
+   * Sends a conditional PUT again while the server answers 409 (another
+   * conditional PUT of the key in flight): `retries` more times, full jitter
+   * from `backoffMs`, uncapped. Resolves the last answer, a 409 included.
+   */
+  function retryingConflicts(send: () => Promise<S3Response>, signal: AbortSignal | undefined): Promise<S3Response> {
+    return retrying({ attempts: cfg.retries + 1, signal, retryable: (o) => o.ok && o.value.status === 409, backoff: conflictBackoff }, send);
+  }
+
   async function head(key: string, signal: AbortSignal | undefined): Promise<boolean> {
     const res = seen(await http.send({ method: 'HEAD', key: prefix + key, signal, what: `has ${key}` }));
     if (res.status === 200) return true;
@@ -281,25 +291,19 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
   async function swap(key: string, bytes: Uint8Array, expected: string | null, signal: AbortSignal | undefined): Promise<string | null> {
     const form = await swapForm(signal);
     const headers: Record<string, string> = expected === null ? { 'if-none-match': '*' } : { 'if-match': form === 'quoted' ? `"${expected}"` : expected };
-    for (let attempt = 0; ; attempt++) {
-      const res = await put(key, bytes, signal, false, headers);
-      if (res.status === 200) {
-        const version = etagOf(res) ?? (await readVersioned(key, signal))?.version;
-        if (version === undefined) throw new BackendError(`s3: swap ${key}: the server sent no ETag, which compare-and-swap needs`);
-        return version;
-      }
-      // 409 ConditionalRequestConflict (AWS): a concurrent conditional PUT of the key; ask again.
-      if (res.status === 409 && attempt < cfg.retries) {
-        await sleep(Math.random() * cfg.backoffMs * 2 ** attempt, signal);
-        continue;
-      }
-      // 412 (AWS: 404 for If-Match on a missing key; RGW: 412).
-      if (res.status === 412 || res.status === 409 || (res.status === 404 && expected !== null && parseS3Error(decode(res.body))?.code !== 'NoSuchBucket')) {
-        const now = await readVersioned(key, signal);
-        return now && bytesEqual(now.bytes, bytes) ? now.version : null;
-      }
-      throw http.failure(res, `swap ${key}`);
+    // 409 ConditionalRequestConflict (AWS): a concurrent conditional PUT of the key; ask again.
+    const res = await retryingConflicts(() => put(key, bytes, signal, false, headers), signal);
+    if (res.status === 200) {
+      const version = etagOf(res) ?? (await readVersioned(key, signal))?.version;
+      if (version === undefined) throw new BackendError(`s3: swap ${key}: the server sent no ETag, which compare-and-swap needs`);
+      return version;
     }
+    // 412 (AWS: 404 for If-Match on a missing key; RGW: 412); a 409 still there after the retries counts as lost too.
+    if (res.status === 412 || res.status === 409 || (res.status === 404 && expected !== null && parseS3Error(decode(res.body))?.code !== 'NoSuchBucket')) {
+      const now = await readVersioned(key, signal);
+      return now && bytesEqual(now.bytes, bytes) ? now.version : null;
+    }
+    throw http.failure(res, `swap ${key}`);
   }
 
   /** One DeleteObjects request for `keys` (at most 1000, valid, without the prefix). */
@@ -338,17 +342,11 @@ export function s3Adapter(options: S3AdapterOptions): StorageAdapter {
 
   async function createIfAbsent(key: string, bytes: Uint8Array, signal: AbortSignal | undefined): Promise<boolean> {
     if (await supportsConditional(signal)) {
-      for (let attempt = 0; ; attempt++) {
-        const res = await put(key, bytes, signal, true);
-        if (res.status === 200) return true;
-        if (res.status === 412) return false;
-        // 409 ConditionalRequestConflict: another conditional PUT of the key is in flight; ask again.
-        if (res.status === 409 && attempt < cfg.retries) {
-          await sleep(Math.random() * cfg.backoffMs * 2 ** attempt, signal);
-          continue;
-        }
-        throw http.failure(res, `create ${key}`);
-      }
+      // 409 ConditionalRequestConflict: another conditional PUT of the key is in flight; ask again.
+      const res = await retryingConflicts(() => put(key, bytes, signal, true), signal);
+      if (res.status === 200) return true;
+      if (res.status === 412) return false;
+      throw http.failure(res, `create ${key}`);
     }
     // HEAD-then-PUT: exclusive per key inside this process. Across processes two creators may
     // both write; for content-addressed keys they write the same bytes, so that race is harmless.

@@ -14,7 +14,7 @@ import type { StorageAdapter } from '../adapter/contract.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, throwIfAborted } from '../errors.js';
 import { sha256HexAsync } from '../hash.js';
 import type { JsonValue } from '../json/canonical.js';
-import { sleep } from '../internal/abort.js';
+import { fullJitter, retrying } from '../internal/retry.js';
 import { assertHash } from '../archive/hash-args.js';
 import { trimChangeLog } from '../archive/change-log.js';
 import { changeKeyOfSegment, gcTrashKey, referenceKey, segmentKey } from '../archive/layout.js';
@@ -196,6 +196,15 @@ export function openReferences(archive: ReferenceArchive, options: ReferencesOpt
 /** What a change decides on the document it read: the next versions, or undefined to write nothing. */
 type Change = (doc: ReferenceDocument | undefined) => ReferenceVersion[] | undefined;
 
+/** What {@link ReferenceStore.update} resolves: the document now stored, and whether this call wrote it. */
+type Updated = { doc: ReferenceDocument | undefined; wrote: boolean };
+
+/** A round whose swap another writer won: read again and decide again. */
+const LOST = Symbol('lost');
+
+/** Between lost rounds: full jitter from 2 ms, doubling, capped at 50 ms. */
+const SWAP_BACKOFF = fullJitter(2, 50);
+
 class ReferenceStore implements References {
   private readonly adapter: StorageAdapter;
   /** Writer id and next seq of this handle's change segments (format.md, "Change log v1"). */
@@ -329,34 +338,36 @@ class ReferenceStore implements References {
    * `change` decide (it may throw a refusal: nothing written), swap; on a lost
    * swap read again and decide again. Resolves the document now stored.
    */
-  private async update(name: string, signal: AbortSignal | undefined, change: Change): Promise<{ doc: ReferenceDocument | undefined; wrote: boolean }> {
+  private async update(name: string, signal: AbortSignal | undefined, change: Change): Promise<Updated> {
     const key = referenceKey(name);
     let announced = false;
-    for (let attempt = 1; ; attempt++) {
-      throwIfAborted(signal);
-      const stored = await this.cas.read(key, { signal });
-      const doc = stored && decodeReferenceDocument(stored.bytes, key, name);
-      let versions = change(doc);
-      if (versions === undefined) return { doc, wrote: false };
-      if (!announced) {
-        // The intent goes first, named before the versions' time (decided again below), so a
-        // reader of the change log misses nothing and emits nothing false (format.md, "Change log v1").
-        await this.writeChangeSegment(name, signal);
-        announced = true;
-        versions = change(doc);
+    const result = await retrying<Updated | typeof LOST>(
+      { attempts: this.maxAttempts, signal, retryable: (o) => o.ok && o.value === LOST, backoff: SWAP_BACKOFF },
+      async () => {
+        throwIfAborted(signal);
+        const stored = await this.cas.read(key, { signal });
+        const doc = stored && decodeReferenceDocument(stored.bytes, key, name);
+        let versions = change(doc);
         if (versions === undefined) return { doc, wrote: false };
-      }
-      const next: ReferenceDocument = { name, versions };
-      const won = await this.cas.swap(key, encodeReferenceDocument(next), stored?.version ?? null, { signal });
-      if (won !== null) {
+        if (!announced) {
+          // The intent goes first, named before the versions' time (decided again below), so a
+          // reader of the change log misses nothing and emits nothing false (format.md, "Change log v1").
+          await this.writeChangeSegment(name, signal);
+          announced = true;
+          versions = change(doc);
+          if (versions === undefined) return { doc, wrote: false };
+        }
+        const next: ReferenceDocument = { name, versions };
+        const won = await this.cas.swap(key, encodeReferenceDocument(next), stored?.version ?? null, { signal });
+        if (won === null) return LOST;
         this.archive.announceChange?.();
         return { doc: next, wrote: true };
-      }
-      if (attempt >= this.maxAttempts) {
-        throw new ConflictError(key, `reference ${JSON.stringify(name)}: ${attempt} compare-and-swap rounds lost to other writers; nothing was written`);
-      }
-      await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)), signal);
+      },
+    );
+    if (result === LOST) {
+      throw new ConflictError(key, `reference ${JSON.stringify(name)}: ${this.maxAttempts} compare-and-swap rounds lost to other writers; nothing was written`);
     }
+    return result;
   }
 
   /**
