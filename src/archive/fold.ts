@@ -33,6 +33,14 @@ import { JOURNAL_PREFIX, objectKey } from './layout.js';
 export interface LoadedSegment extends SegmentName {
   records: JournalRecord[];
   damaged: number;
+  /** The bytes it was decoded from (or written as): the change log keeps them as they are (`change-log.ts`). */
+  bytes?: Uint8Array;
+}
+
+/** A segment this handle wrote, kept in memory while it exists: its records and bytes. */
+export interface KnownSegment {
+  records: JournalRecord[];
+  bytes?: Uint8Array;
 }
 
 /**
@@ -44,7 +52,7 @@ export async function loadSegments(
   adapter: StorageAdapter,
   concurrency: number,
   signal?: AbortSignal,
-  known?: ReadonlyMap<string, JournalRecord[]>,
+  known?: ReadonlyMap<string, KnownSegment>,
 ): Promise<LoadedSegment[]> {
   const names: SegmentName[] = [];
   for await (const key of adapter.list(JOURNAL_PREFIX, { signal })) {
@@ -55,11 +63,11 @@ export async function loadSegments(
   const loaded = await mapLimit(
     names,
     concurrency,
-    async (name) => {
-      const records = known?.get(name.key);
-      if (records) return { ...name, records, damaged: 0 };
+    async (name): Promise<LoadedSegment | undefined> => {
+      const own = known?.get(name.key);
+      if (own) return { ...name, records: own.records, damaged: 0, bytes: own.bytes };
       const bytes = await adapter.read(name.key, { signal });
-      return bytes ? { ...name, ...decodeSegment(bytes) } : undefined;
+      return bytes ? { ...name, ...decodeSegment(bytes), bytes } : undefined;
     },
     signal,
   );

@@ -23,7 +23,7 @@ import { ConflictError, CorruptIndexError, throwIfAborted, UnsupportedVersionErr
 import { sleep } from '../internal/abort.js';
 import { KeyedMutex } from '../internal/mutex.js';
 import { randomId } from '../internal/random-id.js';
-import { foldSegments, loadSegments, type LoadedSegment } from './fold.js';
+import { foldSegments, loadSegments, type KnownSegment, type LoadedSegment } from './fold.js';
 import { decodeIndexDocument, parseIndexDocument, TornIndex, type IndexRecord } from './index-file.js';
 import { encodeSegment, type JournalRecord } from './journal.js';
 import { INDEX_FORMAT, INDEX_KEY, INDEX_LOCK, segmentKey } from './layout.js';
@@ -74,8 +74,19 @@ export class IndexState {
   private journalSegments = 0;
   private nextCompactAt: number;
   private nextCompactSegments: number;
-  /** Records of this handle's own segments that still exist (segments are immutable), so a fold does not read them back. */
-  private readonly ownSegments = new Map<string, JournalRecord[]>();
+  /**
+   * Records and bytes of this handle's own segments that still exist (segments are immutable), so
+   * a fold neither reads them back nor encodes them again for the change log.
+   */
+  private readonly ownSegments = new Map<string, KnownSegment>();
+  /**
+   * The bytes {@link nextSegment} encoded, by the records they hold, until {@link noteSegment} books
+   * them (the commit queue passes the same records array to both). Weak: a write that fails and is
+   * never booked leaves nothing behind.
+   */
+  private readonly encoded = new WeakMap<readonly JournalRecord[], Uint8Array>();
+  /** Packs of the change log this handle has written (their `seq`). */
+  private packSeq = 0;
   private cleaned = false;
   private readonly serial = new KeyedMutex();
 
@@ -191,12 +202,14 @@ export class IndexState {
 
   /** The next journal segment of this writer, encoded (not yet written). */
   nextSegment(records: readonly JournalRecord[]): NewSegment {
-    return { key: segmentKey(this.settings.now(), this.writer, this.seq++), bytes: encodeSegment(records) };
+    const bytes = encodeSegment(records);
+    this.encoded.set(records, bytes);
+    return { key: segmentKey(this.settings.now(), this.writer, this.seq++), bytes };
   }
 
-  /** Books a segment this handle has written. */
+  /** Books a segment this handle has written (`records` as given to {@link nextSegment}: its bytes are kept too). */
   noteSegment(key: string, records: JournalRecord[]): void {
-    this.ownSegments.set(key, records);
+    this.ownSegments.set(key, { records, bytes: this.encoded.get(records) });
     this.journalRecords += records.length;
     this.journalSegments++;
   }
@@ -347,10 +360,11 @@ export class IndexState {
     const folded = await this.fold(segments, signal, trust);
     await this.engine.writeFold(folded.changes, signal);
     // From here on the runs hold everything; a failed delete only leaves a segment to fold again.
-    // The change log gets its copies first, so a listener finds each segment in one place or the other.
+    // The change log gets its pack first, so a listener finds each segment in one place or the other.
     const settled = new Set(folded.settled);
     const { adapter, now, changeRetentionMs, concurrency } = this.settings;
-    await keepFoldedSegments(adapter, segments.filter((s) => settled.has(s.key)), now(), changeRetentionMs, concurrency, signal);
+    const packer = { writer: this.writer, nextSeq: () => this.packSeq++ };
+    await keepFoldedSegments(adapter, segments.filter((s) => settled.has(s.key)), packer, now(), changeRetentionMs, concurrency, signal);
     await deleteEach(adapter, folded.settled, concurrency);
     for (const key of folded.settled) {
       this.completed.delete(key);

@@ -11,6 +11,8 @@
  * index/<run>/directory.json      index v2: a run's directory; bloom.bin its Bloom filter;
  * index/<run>/<page>.json         and its pages (6 digits from 000000)
  * journal/<time>-<writer>-<seq>.log  write-ahead segments, folded into index.json
+ * changes/<newest>-<oldest>-<writer>-<seq>.pack  the change log: one pack of folded segments per fold
+ * changes/<time>-<writer>-<seq>.log  the change log: reference change segments (and v1's folded copies)
  * quarantine/…                    corrupt objects moved aside by verify({ repair })
  * bundle-staging/<start>-<id>/…   a bundle import in progress
  * intent-graph/index.json         the previous release's intent-graph index (migrated to refs/intent-graph/… on open)
@@ -110,18 +112,43 @@ export function segmentKey(time: number, writer: string, seq: number): string {
 }
 
 /**
- * Prefix of the change log (format.md, "Change log v1"): folded journal
- * segments kept for a while under the same name, and reference change
- * segments, so that a listener that was away can catch up.
+ * Prefix of the change log (format.md, "Change log v2"): one pack per fold of
+ * the journal segments it folded, and reference change segments, so that a
+ * listener that was away can catch up.
  */
 export const CHANGES_PREFIX = 'changes/';
 
-/** A change log segment key; groups: time (ms, 15 digits), writer id, sequence number. */
+/**
+ * A change log segment key (a reference change segment, or a folded journal
+ * segment copied by change log v1); groups: time (ms, 15 digits), writer id,
+ * sequence number.
+ */
 export const CHANGE_KEY_PATTERN = /^changes\/(\d{15})-([0-9a-z]{1,32})-(\d{1,12})\.log$/;
 
-/** The change log key that keeps the journal segment `segmentKey` once it is folded. */
+/** A pack of folded journal segments; groups: newest and oldest part time (ms, 15 digits), writer id, sequence number. */
+export const CHANGE_PACK_KEY_PATTERN = /^changes\/(\d{15})-(\d{15})-([0-9a-z]{1,32})-(\d{1,12})\.pack$/;
+
+/** The change log key that keeps the journal segment `segmentKey` as its own file (reference change segments; v1's folded copies). */
 export function changeKeyOfSegment(segmentKey: string): string {
   return CHANGES_PREFIX + segmentKey.slice(JOURNAL_PREFIX.length);
+}
+
+/** The key of a pack whose parts are named from `oldest` to `newest` (ms), the `seq`th pack of `writer`. */
+export function changePackKey(newest: number, oldest: number, writer: string, seq: number): string {
+  const t = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(15, '0');
+  return `${CHANGES_PREFIX}${t(newest)}-${t(oldest)}-${writer}-${String(seq).padStart(8, '0')}.pack`;
+}
+
+/**
+ * The times a change log key names: for a segment its time twice, for a pack
+ * its newest and oldest part. Undefined for keys that are neither (ignored).
+ * Retention goes by `newest`, so a pack stays while any part is young.
+ */
+export function changeKeyTimes(key: string): { newest: number; oldest: number } | undefined {
+  const log = CHANGE_KEY_PATTERN.exec(key);
+  if (log) return { newest: Number(log[1]), oldest: Number(log[1]) };
+  const pack = CHANGE_PACK_KEY_PATTERN.exec(key);
+  return pack ? { newest: Number(pack[1]), oldest: Number(pack[2]) } : undefined;
 }
 
 /** Prefix under which verify({ repair }) moves corrupt objects. */

@@ -1,7 +1,8 @@
 /**
- * The lines of the change log (docs/format.md, "Change log v1"): the
- * journal's `put` and `del` lines, copied by a fold, and the `ref <name>`
- * line a references handle writes under `changes/` before a compare-and-swap.
+ * The lines of the change log (docs/format.md, "Change log v2"): the
+ * journal's `put` and `del` lines, kept by a fold in a pack (`pack.ts`), and
+ * the `ref <name>` line a references handle writes under `changes/` before a
+ * compare-and-swap.
  * Every line carries the journal's checksum (first 8 hex of the SHA-256 of
  * its body), so one damaged line is skipped without losing its neighbours.
  *
@@ -31,11 +32,16 @@ function decodeRefLine(line: string): ChangeRecord | undefined {
   return isReferenceName(name) ? { op: 'ref', name } : undefined;
 }
 
+/** One line of a change segment (without its newline): a record, or `undefined` when damaged or unknown. */
+export function decodeChangeLine(line: string): ChangeRecord | undefined {
+  return decodeLine(line) ?? decodeRefLine(line);
+}
+
 /** A change segment's lines, in order: a record, or `undefined` for a damaged, torn or unknown line. */
 export function decodeChangeSegment(bytes: Uint8Array): (ChangeRecord | undefined)[] {
   const lines = decoder.decode(bytes).split('\n');
   const tail = lines.pop(); // '' for a well-terminated segment, else a torn tail
-  const out: (ChangeRecord | undefined)[] = lines.map((l) => decodeLine(l) ?? decodeRefLine(l));
+  const out: (ChangeRecord | undefined)[] = lines.map(decodeChangeLine);
   if (tail) out.push(undefined);
   return out;
 }

@@ -1,10 +1,14 @@
 /**
- * The reading side of the change log (docs/format.md, "Change log v1"): one
- * reader lists `journal/` then `changes/`, orders the segments by name, skips
- * what its per-writer watermarks say it has read, and turns each new line
- * into a change once storage confirms it (the object present for a put,
- * absent for a delete, the reference document holding the version). A line
- * not confirmed yet stays pending for {@link CHANGE_PENDING_MS}.
+ * The reading side of the change log (docs/format.md, "Change log v2"): one
+ * reader lists `journal/` then `changes/`, expands each pack into the
+ * segments it holds (under their journal names), orders the segments by
+ * name, skips what its per-writer watermarks say it has read, and turns each
+ * new line into a change once storage confirms it (the object present for a
+ * put, absent for a delete, the reference document holding the version). A
+ * line not confirmed yet stays pending for {@link CHANGE_PENDING_MS}.
+ *
+ * Packs are immutable: each is read once per reader, its part names kept
+ * while it is listed (the lines only until the poll that read them ends).
  *
  * A reader is a plain object polled by its owner (`stream.ts`); it keeps no
  * timer and touches storage only inside {@link ChangeReader.poll}.
@@ -14,11 +18,12 @@
 import { hasEach } from '../adapter/batch.js';
 import type { StorageAdapter } from '../adapter/contract.js';
 import { MAX_CHANGE_SEGMENTS } from '../archive/change-log.js';
-import { CHANGE_KEY_PATTERN, CHANGES_PREFIX, JOURNAL_PREFIX, objectKey, referenceKey, SEGMENT_KEY_PATTERN } from '../archive/layout.js';
+import { CHANGE_KEY_PATTERN, CHANGE_PACK_KEY_PATTERN, CHANGES_PREFIX, changeKeyTimes, JOURNAL_PREFIX, objectKey, referenceKey, SEGMENT_KEY_PATTERN } from '../archive/layout.js';
 import { ChangesTrimmedError, CorruptIndexError, throwIfAborted, UnsupportedVersionError } from '../errors.js';
 import { mapLimit } from '../internal/pool.js';
 import { decodeReferenceDocument, type ReferenceDocument } from '../refs/document.js';
-import { decodeChangeSegment, type ChangeRecord } from './lines.js';
+import { decodeChangeLine, decodeChangeSegment, type ChangeRecord } from './lines.js';
+import { splitPack, type PackPart } from './pack.js';
 import { ALL_LINES, decodePosition, encodePosition, type ChangePosition, type Watermark } from './position.js';
 import type { ArchiveChange, DamagedChange } from './types.js';
 
@@ -40,11 +45,21 @@ export interface ChangeReaderSettings {
   onDamaged?: (damage: DamagedChange) => void;
 }
 
+/** Where a segment's lines are: its own file (under `journal/` or `changes/`), or part `part` of a pack. */
+type Source = { file: string } | { pack: string; part: number };
+
 interface Segment {
   name: string;
   time: number;
   writer: string;
   seq: number;
+  from: Source;
+}
+
+/** A pack as this reader knows it: its parts' names, and their lines until the poll that read them ends. */
+interface CachedPack {
+  parts: { name: string; time: number; writer: string; seq: number }[];
+  lines?: PackPart[];
 }
 
 interface Item {
@@ -76,6 +91,10 @@ export class ChangeReader {
   private pending: Item[] = [];
   /** Highest `seq` emitted per reference name. */
   private readonly refSeq = new Map<string, number>();
+  /** The packs of the last listing (at or above the floor), by key: packs are immutable, so each is read once. */
+  private readonly packs = new Map<string, CachedPack>();
+  /** True once this poll listed `changes/` again for a segment that left `journal/` (once per poll is enough). */
+  private relisted = false;
 
   private constructor(
     private readonly settings: ChangeReaderSettings,
@@ -94,13 +113,14 @@ export class ChangeReader {
     const now = settings.now();
     if (since === 'now') {
       const floor = now - CHANGE_LOOKBACK_MS;
-      const marks = new Map<string, Watermark>();
-      for (const seg of await listSegments(settings.adapter, floor, signal)) {
+      const reader = new ChangeReader(settings, { floor, marks: new Map() });
+      for (const seg of await reader.listSegments(floor, signal)) {
         if (seg.time >= now) continue; // named after the call: a change from now on
-        const m = marks.get(seg.writer);
-        if (!m || seg.seq > m.seq) marks.set(seg.writer, { seq: seg.seq, lines: ALL_LINES, time: seg.time });
+        const m = reader.marks.get(seg.writer);
+        if (!m || seg.seq > m.seq) reader.marks.set(seg.writer, { seq: seg.seq, lines: ALL_LINES, time: seg.time });
       }
-      return new ChangeReader(settings, { floor, marks });
+      reader.releaseLines(); // everything listed is behind the start
+      return reader;
     }
     const start = decodePosition(since);
     const retained = settings.retentionMs > 0 ? settings.retentionMs : CHANGE_LOOKBACK_MS;
@@ -110,12 +130,12 @@ export class ChangeReader {
     let kept = 0;
     let oldest = Infinity;
     for await (const key of settings.adapter.list(CHANGES_PREFIX, { signal })) {
-      const m = CHANGE_KEY_PATTERN.exec(key);
-      if (!m) continue;
+      const times = changeKeyTimes(key);
+      if (!times) continue;
       kept++;
-      oldest = Math.min(oldest, Number(m[1]));
+      oldest = Math.min(oldest, times.oldest); // a pack holds segments back to its oldest part
     }
-    if (kept >= MAX_CHANGE_SEGMENTS && oldest > start.floor) throw trimmed(`the log holds its maximum of ${MAX_CHANGE_SEGMENTS} segments, the oldest after the position`);
+    if (kept >= MAX_CHANGE_SEGMENTS && oldest > start.floor) throw trimmed(`the log holds its maximum of ${MAX_CHANGE_SEGMENTS} files, the oldest after the position`);
     return new ChangeReader(settings, start);
   }
 
@@ -130,7 +150,9 @@ export class ChangeReader {
     const marks = new Map(this.marks);
     const { pending, floor } = this;
     try {
-      return await this.pollOnce(signal);
+      const changes = await this.pollOnce(signal);
+      this.releaseLines(); // every segment listed is read now: only a failed poll reads them again
+      return changes;
     } catch (e) {
       this.marks.clear();
       for (const [w, m] of marks) this.marks.set(w, m);
@@ -144,7 +166,8 @@ export class ChangeReader {
     const { adapter, concurrency } = this.settings;
     const now = this.settings.now();
     const listFloor = this.floor;
-    const fresh = await this.readNew(await listSegments(adapter, listFloor, signal), signal);
+    this.relisted = false;
+    const fresh = await this.readNew(await this.listSegments(listFloor, signal), listFloor, signal);
     const items = [...this.pending, ...fresh];
     this.pending = [];
     if (items.length === 0) return this.advance(now), [];
@@ -210,7 +233,7 @@ export class ChangeReader {
   }
 
   /** Reads the segments not covered by the watermarks; moves the watermarks past them. */
-  private async readNew(segments: Segment[], signal?: AbortSignal): Promise<Item[]> {
+  private async readNew(segments: Segment[], floor: number, signal?: AbortSignal): Promise<Item[]> {
     const items: Item[] = [];
     for (const seg of segments) {
       const mark = this.marks.get(seg.writer);
@@ -219,21 +242,97 @@ export class ChangeReader {
       if (mark && (seg.seq < mark.seq || (seg.seq === mark.seq && mark.lines >= ALL_LINES))) continue;
       const from = mark && seg.seq === mark.seq ? mark.lines : 0;
       throwIfAborted(signal);
-      const { adapter } = this.settings;
-      // Listed under journal/ but folded since: its copy is under changes/ (written before the delete).
-      const bytes = (await adapter.read(JOURNAL_PREFIX + seg.name, { signal })) ?? (await adapter.read(CHANGES_PREFIX + seg.name, { signal }));
-      const lines = bytes ? decodeChangeSegment(bytes) : [];
+      const { key, lines } = await this.readSegment(seg, floor, signal);
       let damaged = 0;
       for (let line = from; line < lines.length; line++) {
         const rec = lines[line];
         if (rec) items.push({ seg, line, rec });
         else damaged++;
       }
-      if (damaged > 0) this.damaged({ key: CHANGES_PREFIX + seg.name, lines: damaged, reason: `${damaged} line(s) damaged, torn or unknown, skipped` });
+      const part = key.endsWith('.pack') ? ` of part ${seg.name}` : '';
+      if (damaged > 0) this.damaged({ key, lines: damaged, reason: `${damaged} line(s)${part} damaged, torn or unknown, skipped` });
       // Segments are written once, atomically: read to its end, it is done.
       this.marks.set(seg.writer, { seq: seg.seq, lines: ALL_LINES, time: seg.time });
     }
     return items;
+  }
+
+  /** The lines of `seg` and the key they were read from; none when it is gone from everywhere (trimmed, or folded without a log). */
+  private async readSegment(seg: Segment, floor: number, signal?: AbortSignal): Promise<{ key: string; lines: (ChangeRecord | undefined)[] }> {
+    const { adapter } = this.settings;
+    if ('pack' in seg.from) return { key: seg.from.pack, lines: await this.partLines(seg.from.pack, seg.from.part, signal) };
+    const bytes = await adapter.read(seg.from.file, { signal });
+    if (bytes || !seg.from.file.startsWith(JOURNAL_PREFIX)) return { key: seg.from.file, lines: bytes ? decodeChangeSegment(bytes) : [] };
+    // Listed under journal/ but folded since: the fold kept it under changes/ before the delete,
+    // in a pack written after this poll's listing (list again, once per poll), or as a v1 copy.
+    if (!this.relisted) {
+      this.relisted = true;
+      await this.listChanges(floor, new Map(), signal);
+    }
+    for (const [key, pack] of this.packs) {
+      const part = pack.parts.findIndex((p) => p.name === seg.name);
+      if (part >= 0) return { key, lines: await this.partLines(key, part, signal) };
+    }
+    const copy = CHANGES_PREFIX + seg.name;
+    const v1 = await adapter.read(copy, { signal });
+    return { key: copy, lines: v1 ? decodeChangeSegment(v1) : [] };
+  }
+
+  /** Part `part` of pack `key`, decoded (read again only if its lines were released by an earlier poll). */
+  private async partLines(key: string, part: number, signal?: AbortSignal): Promise<(ChangeRecord | undefined)[]> {
+    let pack = this.packs.get(key);
+    if (!pack?.lines) pack = await this.loadPack(key, !pack, signal);
+    const p = pack.lines?.[part];
+    if (!p) return [];
+    const lines = p.lines.map(decodeChangeLine);
+    if (p.torn) lines[lines.length - 1] = undefined;
+    return lines;
+  }
+
+  /** Reads and splits pack `key` and caches it; its damage is reported the first time only. */
+  private async loadPack(key: string, first: boolean, signal?: AbortSignal): Promise<CachedPack> {
+    const bytes = await this.settings.adapter.read(key, { signal });
+    const times = changeKeyTimes(key)!;
+    const split = bytes ? splitPack(bytes, times) : { parts: [], damaged: 0, reasons: [] };
+    if (first && (split.damaged > 0 || split.reasons.length > 0)) this.damaged({ key, lines: split.damaged, reason: split.reasons.join('; ') });
+    const pack: CachedPack = { parts: split.parts.map(({ name, time, writer, seq }) => ({ name, time, writer, seq })), lines: split.parts };
+    this.packs.set(key, pack);
+    return pack;
+  }
+
+  /** Forgets the lines of the cached packs (their part names stay): a reader holds a pack's text for one poll only. */
+  private releaseLines(): void {
+    for (const pack of this.packs.values()) pack.lines = undefined;
+  }
+
+  /** Segments named at or after `floor`, under `journal/` then `changes/` (in that order: see format.md), deduplicated, in name order. */
+  private async listSegments(floor: number, signal?: AbortSignal): Promise<Segment[]> {
+    const byName = new Map<string, Segment>();
+    for await (const key of this.settings.adapter.list(JOURNAL_PREFIX, { signal })) {
+      if (SEGMENT_KEY_PATTERN.test(key)) addSegment(byName, key.slice(JOURNAL_PREFIX.length), { file: key }, floor);
+    }
+    await this.listChanges(floor, byName, signal);
+    return [...byName.values()].sort(compareNames);
+  }
+
+  /**
+   * Adds to `byName` the segments under `changes/` named at or after `floor`
+   * that it lacks: the `.log` files, and the parts of every pack whose newest
+   * part is at or after `floor` (read when new). Forgets packs no longer listed.
+   */
+  private async listChanges(floor: number, byName: Map<string, Segment>, signal?: AbortSignal): Promise<void> {
+    const packKeys: string[] = [];
+    for await (const key of this.settings.adapter.list(CHANGES_PREFIX, { signal })) {
+      if (CHANGE_KEY_PATTERN.test(key)) addSegment(byName, key.slice(CHANGES_PREFIX.length), { file: key }, floor);
+      else if (CHANGE_PACK_KEY_PATTERN.test(key) && changeKeyTimes(key)!.newest >= floor) packKeys.push(key);
+    }
+    const listed = new Set(packKeys);
+    for (const key of this.packs.keys()) if (!listed.has(key)) this.packs.delete(key);
+    const fresh = packKeys.filter((key) => !this.packs.has(key));
+    await mapLimit(fresh, this.settings.concurrency, (key) => this.loadPack(key, true, signal), signal);
+    for (const key of packKeys) {
+      this.packs.get(key)!.parts.forEach((p, part) => addSegment(byName, p.name, { pack: key, part }, floor));
+    }
   }
 
   private keepPending(it: Item, now: number): void {
@@ -271,22 +370,12 @@ export class ChangeReader {
   }
 }
 
-/** Segments named at or after `floor`, under `journal/` then `changes/` (in that order: see format.md), deduplicated, in name order. */
-async function listSegments(adapter: StorageAdapter, floor: number, signal?: AbortSignal): Promise<Segment[]> {
-  const byName = new Map<string, Segment>();
-  for (const [prefix, pattern] of [
-    [JOURNAL_PREFIX, SEGMENT_KEY_PATTERN],
-    [CHANGES_PREFIX, CHANGE_KEY_PATTERN],
-  ] as const) {
-    for await (const key of adapter.list(prefix, { signal })) {
-      if (!pattern.test(key)) continue;
-      const name = key.slice(prefix.length);
-      const m = SEGMENT_NAME.exec(name)!;
-      const time = Number(m[1]);
-      if (time >= floor && !byName.has(name)) byName.set(name, { name, time, writer: m[2]!, seq: Number(m[3]) });
-    }
-  }
-  return [...byName.values()].sort(compareNames);
+/** Adds segment `name` (a `<time>-<writer>-<seq>.log` name) found at `from`, unless it is older than `floor` or already listed. */
+function addSegment(byName: Map<string, Segment>, name: string, from: Source, floor: number): void {
+  const m = SEGMENT_NAME.exec(name);
+  if (!m || byName.has(name)) return;
+  const time = Number(m[1]);
+  if (time >= floor) byName.set(name, { name, time, writer: m[2]!, seq: Number(m[3]), from });
 }
 
 async function readDoc(adapter: StorageAdapter, name: string, signal?: AbortSignal): Promise<DocResult> {
