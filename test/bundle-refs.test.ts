@@ -7,36 +7,26 @@
  * name that is ahead, never overwrites a concurrent writer, and takes a
  * failure before its reference record back completely.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
 import { nodeFsAdapter } from '../adapters/node-fs/index.js';
 import { sqliteAdapter } from '../adapters/sqlite.js';
 import type { StorageAdapter } from '../src/adapter/contract.js';
 import { openArchive } from '../src/archive/index.js';
 import type { ContentArchive } from '../src/archive/types.js';
-import { exportBundle, importBundle, ReferenceTransferConflictError, verifyBundle, type ExportBundleOptions } from '../src/bundle/index.js';
+import { importBundle, ReferenceTransferConflictError, verifyBundle } from '../src/bundle/index.js';
 import { BackendError } from '../src/errors.js';
 import { canonicalBytes } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
 import { openReferences, type References } from '../src/refs/index.js';
 import { makeHostileBundles } from './fixtures/make-hostile-bundles.js';
+import { bundleExporter, concatChunks, tempRootForFile } from './support/bundle-setup.js';
 
-const root = mkdtempSync(join(tmpdir(), 'bundle-refs-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let dirs = 0;
-const freshDir = () => join(root, `d${dirs++}`);
+const { root, freshDir } = tempRootForFile('bundle-refs');
 const dec = new TextDecoder();
-
-async function collect(it: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const c of it) parts.push(c);
-  return new Uint8Array(Buffer.concat(parts));
-}
-const bundleOf = (archive: ContentArchive, options: ExportBundleOptions = {}) => collect(exportBundle(archive, { createdAt: 1_700_000_000_000, ...options }));
+const bundleOf = bundleExporter(1_700_000_000_000);
 
 /** A clock that gives the same times on every backend, so the same changes make the same documents. */
 function clock(start = 1_700_000_000_000) {

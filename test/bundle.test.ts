@@ -4,12 +4,11 @@
  * Node file helpers, Zip64, and interoperability with other zip readers.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { unzipSync } from 'fflate';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
 import { nodeFsAdapter } from '../adapters/node-fs/index.js';
 import { sqliteAdapter } from '../adapters/sqlite.js';
@@ -33,20 +32,11 @@ import {
 import { canonicalize, parseJson } from '../src/json/canonical.js';
 import { BackendError } from '../src/errors.js';
 import { sha256Hex } from '../src/hash.js';
+import { bundleExporter, concatChunks, tempRootForFile } from './support/bundle-setup.js';
 
-const root = mkdtempSync(join(tmpdir(), 'bundle-test-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let dirs = 0;
-const freshDir = () => join(root, `d${dirs++}`);
+const { root, freshDir } = tempRootForFile('bundle-test');
 const dec = new TextDecoder();
-
-async function collect(it: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const c of it) parts.push(c);
-  return new Uint8Array(Buffer.concat(parts));
-}
-
-const bundleOf = (archive: ContentArchive, options: ExportBundleOptions = {}) => collect(exportBundle(archive, { createdAt: 0, ...options }));
+const bundleOf = bundleExporter(0);
 
 /** About 1 KiB each: enough bytes for several commit batches at the smallest batch size. */
 function kibValues(n: number): unknown[] {
@@ -173,13 +163,13 @@ describe('bundle format', () => {
   it('defaults createdAt to now and refuses bad options', async () => {
     const archive = await memoryArchive(values(2));
     const before = Date.now();
-    const report = await verifyBundle(await collect(exportBundle(archive)));
+    const report = await verifyBundle(await concatChunks(exportBundle(archive)));
     expect(Date.parse(report.manifest.createdAt)).toBeGreaterThanOrEqual(before - 1);
     expect(Date.parse(report.manifest.createdAt)).toBeLessThanOrEqual(Date.now());
     for (const bad of [{ createdAt: 'yesterday' }, { createdAt: -1 }, { compression: 'zstd' }, { producer: 42 }, { extras: { rtfs: 5 } }]) {
-      await expect(collect(exportBundle(archive, bad as unknown as ExportBundleOptions))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(concatChunks(exportBundle(archive, bad as unknown as ExportBundleOptions))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
-    await expect(collect(exportBundle(archive, { extras: { backup: { when: new Date() } } }))).rejects.toMatchObject({ code: 'INVALID_JSON' });
+    await expect(concatChunks(exportBundle(archive, { extras: { backup: { when: new Date() } } }))).rejects.toMatchObject({ code: 'INVALID_JSON' });
   });
 
   it('stores or deflates; deflate only where it makes an entry smaller; both import', async () => {
@@ -287,14 +277,14 @@ describe('import', () => {
     expect(new Uint8Array(await (await exportBundleToBlob(source, { createdAt: 0 })).arrayBuffer())).toEqual(bytes);
     const blob = await exportBundleToBlob(source, { createdAt: 0 });
     expect(blob.type).toBe('application/zip');
-    const fromStream = await collect(exportBundleStream(source, { createdAt: 0 }) as unknown as AsyncIterable<Uint8Array>);
+    const fromStream = await concatChunks(exportBundleStream(source, { createdAt: 0 }) as unknown as AsyncIterable<Uint8Array>);
     expect(fromStream).toEqual(bytes);
   });
 
   it('reports progress for every phase, ending at the totals', async () => {
     const source = await memoryArchive(values(200));
     const exportEvents: BundleProgress[] = [];
-    const bytes = await collect(exportBundle(source, { createdAt: 0, onProgress: (p) => exportEvents.push(p) }));
+    const bytes = await concatChunks(exportBundle(source, { createdAt: 0, onProgress: (p) => exportEvents.push(p) }));
     expect(exportEvents.at(-1)).toEqual({ phase: 'write', done: 200, total: 200, bytes: expect.any(Number) });
     expect(exportEvents.some((p) => p.phase === 'scan')).toBe(true);
     const importEvents: BundleProgress[] = [];
@@ -474,7 +464,7 @@ describe('export', () => {
     const archive = await memoryArchive(vals);
     const victim = sha256Hex(canonicalize(vals[3]));
     await archive.adapter.write(objectKey(victim), new TextEncoder().encode('{"tampered":true}'));
-    await expect(collect(exportBundle(archive))).rejects.toMatchObject({ code: 'CORRUPT_OBJECT', hash: victim });
+    await expect(concatChunks(exportBundle(archive))).rejects.toMatchObject({ code: 'CORRUPT_OBJECT', hash: victim });
   });
 });
 

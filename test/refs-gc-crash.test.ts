@@ -28,6 +28,7 @@ import type { ContentArchive } from '../src/archive/types.js';
 import { sha256Hex } from '../src/hash.js';
 import { buildChildScript, removeChildScripts } from './support/archive-child.js';
 import { makeTempDir } from './support/fs-tmp.js';
+import { mulberry32 } from './support/seeded-random.js';
 
 interface Run {
   lines: string[];
@@ -73,24 +74,12 @@ async function referenced(archive: ContentArchive): Promise<Map<string, string>>
   return out;
 }
 
-/** A tiny seeded generator (mulberry32), so a failure names its kill points. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('SIGKILL during gc (node-fs)', () => {
   afterAll(removeChildScripts);
 
   it('killed at random steps of the trash protocol, with writers reviving old objects: no referenced object is ever lost', async () => {
     const seed = Number(process.env.GC_CRASH_SEED ?? Date.now() % 100_000);
-    const rand = random(seed);
+    const rand = mulberry32(seed); // seeded, so a failure names its kill points
     const { dir: root, cleanup } = await makeTempDir('refs-gc-crash');
     const dir = join(root, 'store');
     const orphansFile = join(root, 'orphans.json');

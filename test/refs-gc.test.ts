@@ -19,6 +19,7 @@ import { openReferences, ReferenceConflictError } from '../src/refs/index.js';
 import { expectCode } from '../src/testing/expect-code.js';
 import { makeTempDir } from './support/fs-tmp.js';
 import { hiding } from './support/refs-adapters.js';
+import { mulberry32 } from './support/seeded-random.js';
 
 const HOUR = 3_600_000;
 const enc = new TextEncoder();
@@ -137,18 +138,6 @@ describe('gc with references', () => {
   });
 });
 
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Writers (each on its own archive handle, as tabs or processes are) set,
  * compare-and-set and delete references to fresh objects and to old,
@@ -156,7 +145,7 @@ function prng(seed: number): () => number {
  * Afterwards every hash any reference keeps must be there.
  */
 async function randomizedRun(openHandle: () => Promise<ContentArchive>, seed: number): Promise<{ sets: number; gcs: number; deleted: number }> {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const setup = await openHandle();
   // Old objects nothing references: exactly what a gc deletes, and what a writer may point a reference at.
   const old = await setup.putMany(Array.from({ length: 60 }, (_, i) => ({ old: i })));

@@ -6,24 +6,14 @@
  * history exactly once, none lost. A `writers: 'single'` adapter has no
  * compare-and-swap and is refused unless the caller promises to be alone.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { s3Adapter } from '../adapters/s3/index.js';
+import { describe, expect, it } from 'vitest';
 import { openArchive } from '../src/archive/index.js';
 import { openReferences } from '../src/refs/index.js';
 import { expectCode } from '../src/testing/expect-code.js';
-import { startRadosgw, type RadosgwServer } from './support/radosgw.js';
+import { radosgwForFile } from './support/radosgw-adapters.js';
 import { compareAndSetRetrying } from './support/refs-race.js';
 
-let gw: RadosgwServer;
-
-beforeAll(async () => {
-  gw = await startRadosgw();
-}, 120_000);
-afterAll(async () => {
-  await gw?.close();
-});
-
-const adapterOf = (prefix: string, writers: 'many' | 'single' = 'many') => s3Adapter({ endpoint: gw.endpoint, bucket: gw.bucket, prefix, credentials: gw.credentials, writers });
+const { adapterOf } = radosgwForFile();
 
 describe('references on S3 (radosgw)', () => {
   it('writers on separate adapters doing compare-and-set on one name: every success once in the history', async () => {
@@ -55,7 +45,7 @@ describe('references on S3 (radosgw)', () => {
   }, 120_000);
 
   it("writers: 'single' has no compare-and-swap: refused, unless the caller is the only writer", async () => {
-    const archive = await openArchive(adapterOf('refs-single/', 'single'));
+    const archive = await openArchive(adapterOf('refs-single/', { writers: 'single' }));
     await expectCode(() => openReferences(archive), 'CONDITIONAL_WRITES_UNSUPPORTED');
     const refs = openReferences(archive, { singleWriter: true });
     const h = await archive.put({ alone: true });
