@@ -7,12 +7,17 @@
  * @module
  */
 
-/** Bits per entry: about 0.8 % false positives with 7 positions. */
-export const BLOOM_BITS_PER_ENTRY = 10;
-/** Positions per entry. */
-export const BLOOM_HASHES = 7;
+/**
+ * Bits per entry: about 0.06 % false positives with 8 positions. Every new
+ * hash a put brings is asked of every run's filter, and a false positive costs
+ * a page read (bytes, SHA-256, decode); at 10 bits (0.8 %) and ~10 runs that
+ * was half of putMany's CPU at a million objects (docs/format.md).
+ */
+export const BLOOM_BITS_PER_ENTRY = 16;
+/** Positions per entry (at most 8: a SHA-256 hash gives eight 32-bit words). */
+export const BLOOM_HASHES = 8;
 
-/** Filter size for at most `count` entries: 10 bits each, a multiple of 8, at least 8. */
+/** Filter size for at most `count` entries: {@link BLOOM_BITS_PER_ENTRY} bits each, a multiple of 8, at least 8. */
 export function bloomBits(count: number): number {
   return Math.max(8, Math.ceil((BLOOM_BITS_PER_ENTRY * count) / 8) * 8);
 }
