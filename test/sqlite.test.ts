@@ -152,6 +152,25 @@ describe('sqlite adapter', () => {
     await a.close?.();
   });
 
+  it('list(prefix) is exactly the keys under the prefix, in byte order, whatever sorts next to it', async () => {
+    // The archive lists journal/, index/ and changes/ on every fold: a key range that leaked
+    // (journal0, index.json) or stopped short (keys ending in '~', the highest key character)
+    // would fold foreign rows or miss segments; a LIKE pattern would read '_' as a wildcard.
+    const a = await sqliteAdapter({ file: freshFile(), listPageSize: 2 });
+    const keys = [
+      'journal', 'journal0', 'journal.x', 'journal-', 'journalZ/1', 'journal/a', 'journal/0', 'journal/~', 'journal/~~/x', 'journal/_-.~',
+      'index.json', 'index0', 'index/r1/p', 'index/~', 'a_b/1', 'axb/1', 'a_b', 'a_bc/1',
+    ];
+    for (const k of keys) await a.write(k, enc.encode(k));
+    const under = (prefix: string) => keys.filter((k) => k.startsWith(prefix)).sort();
+    for (const prefix of ['journal/', 'index/', 'a_b/', 'journal', 'index', '']) {
+      expect(await collect(a.list(prefix)), prefix).toEqual(under(prefix));
+    }
+    expect(await collect(a.list('journal/'))).toEqual(['journal/0', 'journal/_-.~', 'journal/a', 'journal/~', 'journal/~~/x']);
+    expect(await collect(a.list('a_b/'))).toEqual(['a_b/1']);
+    await a.close?.();
+  });
+
   it('append survives reopen and a closed adapter refuses calls with CLOSED', async () => {
     const file = freshFile();
     const a = await sqliteAdapter({ file });
