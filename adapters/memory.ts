@@ -13,6 +13,7 @@ import { defineAdapter } from '../src/adapter/define.js';
 import { throwIfAborted } from '../src/errors.js';
 import { KeyedMutex } from '../src/internal/mutex.js';
 import { KeyTree } from './memory/key-tree.js';
+import { Slabs } from './memory/slabs.js';
 
 /** Options of {@link memoryAdapter}. */
 export interface MemoryAdapterOptions {
@@ -22,7 +23,10 @@ export interface MemoryAdapterOptions {
    * Map (not enumerable; they call the Map's) to keep the keys in folders for
    * `list`, so the Map can still be changed directly, as tests do; a frozen
    * Map, or one with such methods of its own, works too, with `list`
-   * filtering every key.
+   * filtering every key. Small values the adapter writes are views of shared
+   * 1 MiB slabs (adapters/memory/slabs.ts: fewer heap objects for the garbage
+   * collector at millions of values): read them, or replace them, but a test
+   * that changes one in place changes that value only, as before.
    */
   store?: Map<string, Uint8Array>;
 }
@@ -42,8 +46,8 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
 
 /**
  * Version tokens for `swap`: one per stored Uint8Array (every write stores a
- * fresh copy, so a new value always has a new token), assigned when first
- * asked. Kept beside the values rather than in a second map of the store, so
+ * fresh copy, so a new value always has a new token; a value moved by slab
+ * compaction keeps its token), assigned when first asked. Kept beside the values rather than in a second map of the store, so
  * tests that edit a shared store directly still see coherent versions.
  */
 const versions = new WeakMap<Uint8Array, string>();
@@ -66,9 +70,10 @@ function copyOf(bytes: Uint8Array): Uint8Array {
 /** Locks belong to the store, not the adapter: adapters sharing a store (two "tabs") exclude each other. */
 const locksByStore = new WeakMap<Map<string, Uint8Array>, KeyedMutex>();
 
-/** A store's {@link KeyTree} and the methods that keep it current (installed on the Map itself). */
+/** A store's {@link KeyTree}, its {@link Slabs}, and the methods that keep both current (installed on the Map itself). */
 interface Tracking {
   tree: KeyTree;
+  slabs: Slabs;
   set: Map<string, Uint8Array>['set'];
   delete: Map<string, Uint8Array>['delete'];
   clear: Map<string, Uint8Array>['clear'];
@@ -97,21 +102,43 @@ function track(store: Map<string, Uint8Array>): Tracking | null {
   let t: Tracking | null = null;
   if (Object.isExtensible(store) && !['set', 'delete', 'clear'].some((m) => Object.prototype.hasOwnProperty.call(store, m))) {
     const { set, delete: del, clear } = store;
+    const get = Map.prototype.get as Map<string, Uint8Array>['get'];
+    // Compaction replaces a value by its copy in another slab: the key stays, and so does its version.
+    const slabsOf = () =>
+      new Slabs({
+        get: (key) => get.call(store, key),
+        move(key, old, moved) {
+          set.call(store, key, moved);
+          const v = versions.get(old);
+          if (v !== undefined) versions.set(moved, v);
+        },
+      });
     const tracking: Tracking = {
       tree: treeOf(store),
+      slabs: slabsOf(),
       set(this: Map<string, Uint8Array>, key: string, value: Uint8Array) {
+        if (this !== store) return set.call(this, key, value);
+        const old = get.call(this, key);
         set.call(this, key, value);
-        if (this === store && typeof key === 'string') tracking.tree.add(key);
+        if (old === undefined) {
+          if (typeof key === 'string') tracking.tree.add(key);
+        } else if (old !== value) tracking.slabs.release(old);
         return this;
       },
       delete(this: Map<string, Uint8Array>, key: string) {
+        if (this !== store) return del.call(this, key);
+        const old = get.call(this, key);
         const gone = del.call(this, key);
-        if (gone && this === store && typeof key === 'string') tracking.tree.remove(key);
+        if (gone && typeof key === 'string') tracking.tree.remove(key);
+        if (old !== undefined) tracking.slabs.release(old);
         return gone;
       },
       clear(this: Map<string, Uint8Array>) {
         clear.call(this);
-        if (this === store) tracking.tree = new KeyTree();
+        if (this === store) {
+          tracking.tree = new KeyTree();
+          tracking.slabs = slabsOf();
+        }
       },
     };
     try {
@@ -158,7 +185,9 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
   let locks = locksByStore.get(store);
   if (!locks) locksByStore.set(store, (locks = new KeyedMutex()));
   const storeLocks = locks;
-  track(store);
+  const tracking = track(store);
+  /** A private copy of `bytes` to store under `key`: in the store's slabs when it is tracked. */
+  const own = (key: string, bytes: Uint8Array): Uint8Array => (tracking ? tracking.slabs.copy(key, bytes) : copyOf(bytes));
 
   return defineAdapter({
     name: 'memory',
@@ -174,26 +203,26 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       return keys.map((key) => store.has(key));
     },
     write(key, bytes) {
-      store.set(key, copyOf(bytes));
+      store.set(key, own(key, bytes));
     },
     writeMany(entries) {
-      for (const e of entries) store.set(e.key, copyOf(e.bytes));
+      for (const e of entries) store.set(e.key, own(e.key, e.bytes));
     },
     create(key, bytes) {
       if (store.has(key)) return false;
-      store.set(key, copyOf(bytes));
+      store.set(key, own(key, bytes));
       return true;
     },
     append(key, bytes) {
       const old = store.get(key);
       if (!old) {
-        store.set(key, copyOf(bytes));
+        store.set(key, own(key, bytes));
         return;
       }
       const joined = new Uint8Array(old.byteLength + bytes.byteLength);
       joined.set(old);
       joined.set(bytes, old.byteLength);
-      store.set(key, joined);
+      store.set(key, own(key, joined));
     },
     readVersioned(key) {
       const v = store.get(key);
@@ -202,7 +231,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     swap(key, bytes, expected) {
       const current = store.get(key);
       if ((current ? versionOf(current) : null) !== expected) return null;
-      const next = copyOf(bytes);
+      const next = own(key, bytes);
       store.set(key, next);
       return versionOf(next);
     },
