@@ -70,16 +70,22 @@ try {
   if (root.version !== 2 || root.count !== 3) fail(`expected a v2 index root counting 3 objects, found ${JSON.stringify({ version: root.version, count: root.count })}`);
   // Empty folders may stay (node-fs keeps '#locks', '#writers' and an emptied 'journal': removing a folder could
   // race another process creating a file in it); no file may stay besides the objects, the index and the change log
-  // (docs/format.md, "Change log v1": the folded journal segments, kept an hour so that change listeners can catch up).
+  // (docs/format.md, "Change log v2": one pack per fold of the folded journal segments, kept an hour so that change
+  // listeners can catch up, and reference change segments).
   const changes = join(app, '.archive/changes');
   const kept = statSync(changes, { throwIfNoEntry: false }) ? readdirSync(changes) : [];
-  if (kept.length === 0 || kept.some((n) => !/^\d{15}-[0-9a-z]{1,32}-\d{1,12}\.log$/.test(n))) fail(`expected the change log to keep the folded segments, found ${JSON.stringify(kept)}`);
+  const packs = kept.filter((n) => /^\d{15}-\d{15}-[0-9a-z]{1,32}-\d{1,12}\.pack$/.test(n));
+  if (packs.length === 0 || kept.some((n) => !packs.includes(n) && !/^\d{15}-[0-9a-z]{1,32}-\d{1,12}\.log$/.test(n))) {
+    fail(`expected the change log to keep the folded segments in packs, found ${JSON.stringify(kept)}`);
+  }
+  const folded = new Set(packs.flatMap((name) => packLines(readFileSync(join(changes, name), 'utf8'), name)).filter((l) => l.startsWith('put ')).map((l) => l.split(' ')[1]));
+  if (folded.size !== 3) fail(`expected the packs to hold put lines of the snippet's 3 objects, found ${folded.size}`);
   const leftovers = readdirSync(join(app, '.archive')).filter((n) => !['objects', 'index.json', 'index', 'changes'].includes(n)).flatMap((n) => {
     const full = join(app, '.archive', n);
     return statSync(full).isDirectory() ? filesUnder(full) : [full];
   });
   if (leftovers.length) fail(`the closed archive and adapter left files besides objects/ and the index: ${leftovers.join(', ')}`);
-  step('Node snippet: 3 objects, each hashes to its name, a v2 index counting them, no writer marker or temp file left');
+  step(`Node snippet: 3 objects, each hashes to its name, a v2 index counting them, ${packs.length} change-log pack(s) holding their put lines, no writer marker or temp file left`);
 
   // ---- Browser: the README snippet bundled by Vite from the installed package, in Chromium ----
   const expected = createHash('sha256').update('{"tags":["a","b"],"title":"hello"}').digest('hex');
@@ -100,6 +106,37 @@ try {
   console.log('pack-smoke: 2 passed, 0 failed');
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+/**
+ * Checks a pack of the change log (docs/format.md, "Change log v2", Packs) line by line: a checksummed
+ * `seg <segment name> <n>` header, then exactly n checksummed journal lines, to the end. Returns the
+ * journal lines' bodies; fails on anything else (the SDK never writes a damaged pack).
+ */
+function packLines(text, name) {
+  const checked = (line) => {
+    const body = line.slice(9);
+    return line[8] === ' ' && createHash('sha256').update(body).digest('hex').slice(0, 8) === line.slice(0, 8) ? body : undefined;
+  };
+  const [newest, oldest] = name.split('-').map(Number);
+  if (!text.endsWith('\n')) fail(`pack ${name} does not end with a newline`);
+  const lines = text.slice(0, -1).split('\n');
+  const journal = [];
+  for (let i = 0; i < lines.length; ) {
+    const header = /^seg (\d{15})-[0-9a-z]{1,32}-\d{1,12}\.log (\d+)$/.exec(checked(lines[i]) ?? '');
+    if (!header) fail(`pack ${name}: line ${i + 1} is not a part header: ${JSON.stringify(lines[i])}`);
+    const time = Number(header[1]);
+    if (time < oldest || time > newest) fail(`pack ${name}: part ${lines[i]} is named outside the pack's times`);
+    const n = Number(header[2]);
+    if (n === 0 || i + 1 + n > lines.length) fail(`pack ${name}: part ${lines[i]} does not hold its ${n} lines`);
+    for (const line of lines.slice(i + 1, i + 1 + n)) {
+      const body = checked(line) ?? '';
+      if (!/^(put [0-9a-f]{64} \d+ \d+|del [0-9a-f]{64})$/.test(body)) fail(`pack ${name}: not a journal line: ${JSON.stringify(line)}`);
+      journal.push(body);
+    }
+    i += 1 + n;
+  }
+  return journal;
 }
 
 /** Serves `dir` on 127.0.0.1, loads it in headless Chromium, returns what the page reported and the download. */
