@@ -34,6 +34,8 @@ interface NodeHash {
 }
 interface NodeCrypto {
   createHash(algorithm: 'sha256'): NodeHash;
+  /** One-shot digest (Node >= 20.12): no Hash object per call, about twice as fast for small inputs. */
+  hash?(algorithm: 'sha256', data: Uint8Array | string, outputEncoding: 'hex'): string;
 }
 
 let nodeCrypto: NodeCrypto | null | undefined;
@@ -69,7 +71,7 @@ export function defaultHashBackend(): 'node' | 'noble' {
 /** SHA-256 of `data` (strings are hashed as UTF-8) as lowercase hex, on the fastest synchronous path. */
 export function sha256Hex(data: Uint8Array | string): string {
   const nc = getNodeCrypto();
-  if (nc) return nc.createHash('sha256').update(data).digest('hex');
+  if (nc) return nc.hash ? nc.hash('sha256', data, 'hex') : nc.createHash('sha256').update(data).digest('hex');
   return bytesToHex(nobleSha256(toBytes(data)));
 }
 
