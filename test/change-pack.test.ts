@@ -330,4 +330,3 @@ describe('change log v2: retention', () => {
     await expect(ChangeReader.open(settings, position(first.time - 400))).resolves.toBeInstanceOf(ChangeReader);
   });
 });
-
