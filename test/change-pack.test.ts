@@ -56,6 +56,27 @@ function counting(inner: StorageAdapter): { adapter: StorageAdapter; written: st
   return { adapter, written };
 }
 
+/**
+ * `inner` as a reader sees it, with a hook: once armed, `then` runs right after the reader's next
+ * listing of `changes/` (between its listing and its reads), once.
+ */
+function afterListingChanges(inner: StorageAdapter): { adapter: StorageAdapter; arm: (then: () => Promise<void>) => void; armed: () => boolean } {
+  let hook: (() => Promise<void>) | undefined;
+  const adapter: StorageAdapter = {
+    ...inner,
+    list: (prefix, o) =>
+      (async function* () {
+        yield* inner.list(prefix, o);
+        const run = prefix === 'changes/' ? hook : undefined;
+        if (run) {
+          hook = undefined;
+          await run();
+        }
+      })(),
+  };
+  return { adapter, arm: (then) => void (hook = then), armed: () => hook !== undefined };
+}
+
 function readerSettings(adapter: StorageAdapter, onDamaged?: (d: DamagedChange) => void): ChangeReaderSettings {
   return { adapter, now: () => Date.now(), retentionMs: 3_600_000, concurrency: 4, isLocal: () => false, onDamaged };
 }
@@ -171,26 +192,13 @@ describe('change log v2: reading packs', () => {
   it('a fold between the reader listing changes/ and reading a journal segment: found in the new pack, not missed', async () => {
     const inner = memoryAdapter();
     const a = await openArchive(inner, { compactAfter: 10_000 });
-    let fold: (() => Promise<void>) | undefined;
-    // The reader's adapter: once armed, the fold runs right after the reader has listed changes/.
-    const adapter: StorageAdapter = {
-      ...inner,
-      list: (prefix, o) =>
-        (async function* () {
-          yield* inner.list(prefix, o);
-          if (prefix === 'changes/' && fold) {
-            const f = fold;
-            fold = undefined;
-            await f();
-          }
-        })(),
-    };
+    const { adapter, arm, armed } = afterListingChanges(inner);
     const reader = await ChangeReader.open(readerSettings(adapter), 'now');
     await tick();
     const h = [await a.put(1), await a.put(2), ...(await a.putMany([3, 4]))];
-    fold = () => a.close();
+    arm(() => a.close());
     const got = await pollFor(reader, 4);
-    expect(fold).toBeUndefined(); // the fold did run inside the poll
+    expect(armed()).toBe(false); // the fold did run inside the poll
     expect(await keys(inner, 'journal/')).toEqual([]);
     expect(got.map(brief)).toEqual(h.map((x) => `put ${x.slice(0, 8)}`));
   });
@@ -258,19 +266,7 @@ describe('change log v2: reading packs', () => {
     const [h1, h2] = await a.putMany(['v1-a', 'v1-b']);
     await a.close();
     await tick();
-    let v1Fold: (() => Promise<void>) | undefined;
-    const adapter: StorageAdapter = {
-      ...inner,
-      list: (prefix, o) =>
-        (async function* () {
-          yield* inner.list(prefix, o);
-          if (prefix === 'changes/' && v1Fold) {
-            const f = v1Fold;
-            v1Fold = undefined;
-            await f();
-          }
-        })(),
-    };
+    const { adapter, arm, armed } = afterListingChanges(inner);
     const reader = await ChangeReader.open(readerSettings(adapter), 'now');
     await tick();
     const t = Date.now();
@@ -278,12 +274,12 @@ describe('change log v2: reading packs', () => {
     // A v1 writer's fold after this poll listed changes/: copy to changes/<same name>, then delete the journal segment.
     const seg = segName(t, 'oldbuild', 1);
     await inner.write(`journal/${seg}`, enc.encode(line(`put ${h2} 6 1`)));
-    v1Fold = async () => {
+    arm(async () => {
       await inner.write(`changes/${seg}`, (await inner.read(`journal/${seg}`))!);
       await inner.delete(`journal/${seg}`);
-    };
+    });
     expect((await pollFor(reader, 2)).map(brief)).toEqual([h1!, h2!].map((x) => `put ${x.slice(0, 8)}`));
-    expect(v1Fold).toBeUndefined();
+    expect(armed()).toBe(false);
   });
 });
 

@@ -16,6 +16,7 @@
 import { sha256Hex } from '../hash.js';
 import { encodeSegment, parseSegmentKey, type JournalRecord } from '../archive/journal.js';
 import { JOURNAL_PREFIX } from '../archive/layout.js';
+import { concatBytes } from '../zip/byte-reader.js';
 
 const encoder = /* @__PURE__ */ new TextEncoder();
 const decoder = /* @__PURE__ */ new TextDecoder();
@@ -62,13 +63,7 @@ export function encodePack(parts: readonly PackPartInput[]): Uint8Array {
     chunks.push(header, body);
     total += header.byteLength + body.byteLength;
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /** One part of a pack as read: the segment it was, and its lines (without newlines). */
