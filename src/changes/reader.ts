@@ -263,15 +263,16 @@ export class ChangeReader {
     if ('pack' in seg.from) return { key: seg.from.pack, lines: await this.partLines(seg.from.pack, seg.from.part, signal) };
     const bytes = await adapter.read(seg.from.file, { signal });
     if (bytes || !seg.from.file.startsWith(JOURNAL_PREFIX)) return { key: seg.from.file, lines: bytes ? decodeChangeSegment(bytes) : [] };
-    // Listed under journal/ but folded since: the fold kept it under changes/ before the delete,
-    // in a pack written after this poll's listing (list again, once per poll), or as a v1 copy.
-    if (!this.relisted) {
+    // Listed under journal/ but folded since: the fold kept it under changes/ before the delete, in
+    // a pack (one this poll listed, or one written after: list again, once per poll) or as a v1 copy.
+    for (let again = !this.relisted; ; again = false) {
+      for (const [key, pack] of this.packs) {
+        const part = pack.parts.findIndex((p) => p.name === seg.name);
+        if (part >= 0) return { key, lines: await this.partLines(key, part, signal) };
+      }
+      if (!again) break;
       this.relisted = true;
       await this.listChanges(floor, new Map(), signal);
-    }
-    for (const [key, pack] of this.packs) {
-      const part = pack.parts.findIndex((p) => p.name === seg.name);
-      if (part >= 0) return { key, lines: await this.partLines(key, part, signal) };
     }
     const copy = CHANGES_PREFIX + seg.name;
     const v1 = await adapter.read(copy, { signal });
