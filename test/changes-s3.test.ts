@@ -5,21 +5,11 @@
  * polling LIST, with folds moving segments to changes/ meanwhile
  * (compactAfter: 2) — and resumes from a position after an absence.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { s3Adapter } from '../adapters/s3/index.js';
+import { describe, expect, it } from 'vitest';
 import { openArchive, type ArchiveChange } from '../src/index.js';
-import { startRadosgw, type RadosgwServer } from './support/radosgw.js';
+import { radosgwForFile } from './support/radosgw-adapters.js';
 
-let gw: RadosgwServer;
-
-beforeAll(async () => {
-  gw = await startRadosgw();
-}, 120_000);
-afterAll(async () => {
-  await gw?.close();
-});
-
-const adapterOf = (prefix: string) => s3Adapter({ endpoint: gw.endpoint, bucket: gw.bucket, prefix, credentials: gw.credentials });
+const { adapterOf } = radosgwForFile();
 
 const keyOf = (c: ArchiveChange) => (c.kind === 'ref-set' || c.kind === 'ref-delete' ? `${c.kind} ${c.name} ${c.seq}` : `${c.kind} ${c.hash}`);
 

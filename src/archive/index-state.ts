@@ -20,9 +20,9 @@ import { deleteEach } from '../adapter/batch.js';
 import { keepFoldedSegments } from './change-log.js';
 import { refuseForeignLayout } from '../ccos/detect.js';
 import { ConflictError, CorruptIndexError, throwIfAborted, UnsupportedVersionError } from '../errors.js';
-import { sleep } from '../internal/abort.js';
 import { KeyedMutex } from '../internal/mutex.js';
 import { randomId } from '../internal/random-id.js';
+import { fullJitter, retrying } from '../internal/retry.js';
 import { foldSegments, loadSegments, type KnownSegment, type LoadedSegment } from './fold.js';
 import { decodeIndexDocument, parseIndexDocument, TornIndex, type IndexRecord } from './index-file.js';
 import { encodeSegment, type JournalRecord } from './journal.js';
@@ -56,8 +56,8 @@ type Stored =
 
 /** Attempts of one compaction when another writer keeps moving the root (swapping adapters). */
 const ROOT_ATTEMPTS = 12;
-/** First backoff step between attempts (ms); doubles, full jitter, capped at 2 s. */
-const ROOT_BACKOFF_MS = 20;
+/** Between attempts: full jitter from 40 ms, doubling, capped at 2 s. */
+const ROOT_BACKOFF = fullJitter(40, 2000);
 
 /** The index of one archive handle, its journal bookkeeping, compaction and rebuild; see the module doc. */
 export class IndexState {
@@ -306,15 +306,8 @@ export class IndexState {
    * last `ConflictError` is thrown. A losing attempt changed nothing: its
    * pieces were deleted and its journal segments kept.
    */
-  private async retryMoved<T>(attempts: number, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        if (!isRootConflict(e) || attempt >= attempts) throw e;
-        await sleep(Math.random() * Math.min(2000, ROOT_BACKOFF_MS * 2 ** attempt), signal);
-      }
-    }
+  private retryMoved<T>(attempts: number, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return retrying({ attempts, signal, retryable: (o) => !o.ok && isRootConflict(o.error), backoff: ROOT_BACKOFF }, fn);
   }
 
   /** Compaction as housekeeping: a failure (lock busy, backend hiccup) is retried after more writes. Call inside `serialised`. */
