@@ -207,7 +207,7 @@ const SWAP_BACKOFF = fullJitter(2, 50);
 
 class ReferenceStore implements References {
   private readonly adapter: StorageAdapter;
-  /** Writer id and next seq of this handle's change segments (format.md, "Change log v1"). */
+  /** Writer id and next seq of this handle's change segments (format.md, "Change log v2"). */
   private readonly writer = randomId(16);
   private changeSeq = 0;
   /** Change segments are written one at a time, so they become visible in seq order. */
@@ -351,7 +351,7 @@ class ReferenceStore implements References {
         if (versions === undefined) return { doc, wrote: false };
         if (!announced) {
           // The intent goes first, named before the versions' time (decided again below), so a
-          // reader of the change log misses nothing and emits nothing false (format.md, "Change log v1").
+          // reader of the change log misses nothing and emits nothing false (format.md, "Change log v2").
           await this.writeChangeSegment(name, signal);
           announced = true;
           versions = change(doc);

@@ -345,9 +345,11 @@ export function runArchiveConformance(
       }
       const keys = await collect(adapter.list(''));
       expect(keys.filter((k) => !k.startsWith('objects/') && !k.startsWith('index/') && !k.startsWith('changes/'))).toEqual([INDEX_KEY]);
-      // The folded segments stay readable in the change log (format.md, "Change log v1"), line for line.
+      // The folded segments stay readable in the change log (format.md, "Change log v2"), line for line,
+      // in one pack per fold (no reference was changed here, so no reference change segment).
       const kept = keys.filter((k) => k.startsWith('changes/'));
       expect(kept.length).toBeGreaterThan(0);
+      expect(kept.every((k) => k.endsWith('.pack'))).toBe(true);
       const lines = (await Promise.all(kept.map(async (k) => dec.decode(await adapter.read(k)).trim().split('\n')))).flat();
       expect(lines.filter((l) => / put [0-9a-f]{64} /.test(l))).toHaveLength(41);
       await expectCode(archive.put(1), 'CLOSED');
