@@ -144,6 +144,24 @@ describe('memory adapter list(prefix)', () => {
     expect(store.size).toBe(30_000);
   });
 
+  // The adapter answers in microtasks: without a turn of the event loop now and then, a timer
+  // (here the one that aborts) cannot fire until a caller has worked through the whole listing.
+  it('gives the event loop a turn while listing, so an abort from a timer stops a long listing', async () => {
+    const store = new Map<string, Uint8Array>();
+    const a = memoryAdapter({ store });
+    const hex = (i: number) => i.toString(16).padStart(2, '0');
+    const n = 200_000;
+    await a.writeMany!(Array.from({ length: n }, (_, i) => ({ key: `objects/${hex(i % 256)}/${hex((i >> 8) % 256)}/${i}.json`, bytes: bytes('x') })));
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), 5);
+    let seen = 0;
+    const run = (async () => {
+      for await (const _ of a.list('objects/', { signal: ctl.signal })) seen++;
+    })();
+    await expect(run).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(seen).toBeLessThan(n);
+  });
+
   it('matches a full scan after any mix of adapter and direct changes (property)', async () => {
     const KEYS = ['a', 'a/b', 'a/b/c', 'a/bc/d', 'ab/c', 'objects/aa/bb/1', 'objects/aa/bc/2', 'objects/ab/x', 'objects/aa/bb/cc/3', 'objects/AA/bb/4', 'objects/a0/5', 'index/r/0', 'index.json'];
     const op = fc.oneof(
