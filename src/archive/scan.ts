@@ -8,6 +8,7 @@
 import type { StorageAdapter } from '../adapter/contract.js';
 import { sha256HexAsync } from '../hash.js';
 import { forEachLimit } from '../internal/pool.js';
+import { TimeSlicer } from '../internal/yield.js';
 import { isCanonicalJsonBytes } from './hash-args.js';
 import { hashOfObjectKey, OBJECTS_PREFIX } from './layout.js';
 
@@ -35,10 +36,15 @@ export async function scanObjects(
   const good = new Map<string, number>();
   const corrupt: string[] = [];
   const corruptKeys: string[] = [];
+  // A synchronous backend (memory, SQLite) answers every read in a microtask: without a turn of the
+  // event loop now and then, no timer (a progress bar, the abort of a time limit) runs until the scan is done.
+  const slice = new TimeSlicer(signal);
   await forEachLimit(
     adapter.list(prefix, { signal }),
     concurrency,
     async (key) => {
+      const pause = slice.pause();
+      if (pause) await pause;
       const hash = hashOfObjectKey(key);
       const bytes = await adapter.read(key, { signal });
       if (!bytes) return; // deleted meanwhile
