@@ -39,6 +39,6 @@ describe('verify on SQLite, aborted by a timer', () => {
     expect(await archive.stats()).toEqual(before);
     expect(await archive.verify()).toMatchObject({ ok: true, checked: values.length });
     await archive.close();
-    await adapter.close();
+    await adapter.close?.();
   }, 120_000);
 });
