@@ -64,10 +64,25 @@ function recordBody(r: JournalRecord): string {
   return r.op === 'put' ? `put ${r.hash} ${r.size} ${r.storedAt}` : `del ${r.hash}`;
 }
 
+/**
+ * `body` as one checksummed line (with its newline): the first 8 hex digits of
+ * its SHA-256, a space, the body. The line format of the journal, and of every
+ * line of the change log (reference intents, pack headers).
+ */
+export function checksummedLine(body: string): string {
+  return `${sha256Hex(body).slice(0, 8)} ${body}\n`;
+}
+
+/** The body of a checksummed line (without its newline) when its checksum holds; `undefined` otherwise. */
+export function checkedBody(line: string): string | undefined {
+  if (line.length < 10 || line[8] !== ' ') return undefined;
+  const body = line.slice(9);
+  return sha256Hex(body).slice(0, 8) === line.slice(0, 8) ? body : undefined;
+}
+
 /** One checksummed line (with its newline). */
 export function encodeLine(r: JournalRecord): string {
-  const body = recordBody(r);
-  return `${sha256Hex(body).slice(0, 8)} ${body}\n`;
+  return checksummedLine(recordBody(r));
 }
 
 /** The bytes of a segment holding `records`. */
@@ -81,9 +96,8 @@ const NON_NEGATIVE_INT = /^(0|[1-9]\d{0,15})$/;
 
 /** Parses one line (without newline); `undefined` when torn, damaged or unknown. */
 export function decodeLine(line: string): JournalRecord | undefined {
-  if (line.length < 10 || line[8] !== ' ') return undefined;
-  const body = line.slice(9);
-  if (sha256Hex(body).slice(0, 8) !== line.slice(0, 8)) return undefined;
+  const body = checkedBody(line);
+  if (body === undefined) return undefined;
   const parts = body.split(' ');
   if (parts[0] === 'put' && parts.length === 4) {
     const [, hash, size, at] = parts as [string, string, string, string];

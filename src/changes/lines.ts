@@ -8,8 +8,7 @@
  *
  * @module
  */
-import { sha256Hex } from '../hash.js';
-import { decodeLine, type JournalRecord } from '../archive/journal.js';
+import { checkedBody, checksummedLine, decodeLine, type JournalRecord } from '../archive/journal.js';
 import { isReferenceName } from '../refs/name.js';
 
 /** One line of a change segment. */
@@ -20,14 +19,13 @@ const decoder = /* @__PURE__ */ new TextDecoder();
 
 /** The bytes of a reference change segment: one checksummed `ref <name>` line. */
 export function encodeRefSegment(name: string): Uint8Array {
-  const body = `ref ${name}`;
-  return encoder.encode(`${sha256Hex(body).slice(0, 8)} ${body}\n`);
+  return encoder.encode(checksummedLine(`ref ${name}`));
 }
 
 function decodeRefLine(line: string): ChangeRecord | undefined {
-  if (line.length < 14 || line[8] !== ' ' || !line.startsWith('ref ', 9)) return undefined;
-  const body = line.slice(9);
-  if (sha256Hex(body).slice(0, 8) !== line.slice(0, 8)) return undefined;
+  if (line.length < 14 || !line.startsWith('ref ', 9)) return undefined;
+  const body = checkedBody(line);
+  if (body === undefined) return undefined;
   const name = body.slice(4);
   return isReferenceName(name) ? { op: 'ref', name } : undefined;
 }

@@ -13,8 +13,7 @@
  *
  * @module
  */
-import { sha256Hex } from '../hash.js';
-import { encodeSegment, parseSegmentKey, type JournalRecord } from '../archive/journal.js';
+import { checkedBody, checksummedLine, encodeSegment, parseSegmentKey, type JournalRecord } from '../archive/journal.js';
 import { JOURNAL_PREFIX } from '../archive/layout.js';
 import { concatBytes } from '../zip/byte-reader.js';
 
@@ -58,8 +57,7 @@ export function encodePack(parts: readonly PackPartInput[]): Uint8Array {
     const body = partBody(part);
     const lines = countLines(body);
     if (lines === 0) continue;
-    const h = headerBody(part.key.slice(JOURNAL_PREFIX.length), lines);
-    const header = encoder.encode(`${sha256Hex(h).slice(0, 8)} ${h}\n`);
+    const header = encoder.encode(checksummedLine(headerBody(part.key.slice(JOURNAL_PREFIX.length), lines)));
     chunks.push(header, body);
     total += header.byteLength + body.byteLength;
   }
@@ -88,9 +86,9 @@ export interface SplitPack {
 }
 
 function parseHeader(line: string): { name: string; time: number; writer: string; seq: number; count: number } | undefined {
-  if (line.length < 14 || line[8] !== ' ' || !line.startsWith('seg ', 9)) return undefined;
-  const body = line.slice(9);
-  if (sha256Hex(body).slice(0, 8) !== line.slice(0, 8)) return undefined;
+  if (line.length < 14 || !line.startsWith('seg ', 9)) return undefined;
+  const body = checkedBody(line);
+  if (body === undefined) return undefined;
   const fields = body.split(' ');
   if (fields.length !== 3 || !COUNT.test(fields[2]!)) return undefined;
   const seg = parseSegmentKey(JOURNAL_PREFIX + fields[1]!);
