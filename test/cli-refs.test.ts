@@ -4,12 +4,11 @@
  * (a lost `ref cas` is CONFLICT, exit 1), refusals that leave the store as
  * it was, and the read-only subcommands writing nothing.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalize } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
-import { cliBuilt, runCli, tempDir } from './support/cli.js';
+import { cliBuilt, filesWithBytes, runCli, tempDir } from './support/cli.js';
 
 const t = tempDir('as-cli-refs-');
 const store = join(t.dir, 'store');
@@ -18,16 +17,7 @@ const hashOf = (v: unknown) => sha256Hex(canonicalize(v));
 
 /** Every file under the store with its bytes: a refusal or a read must leave it so. */
 function tree(dir = store): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(dir, p), readFileSync(p, 'latin1'));
-    }
-  };
-  walk(dir);
-  return out;
+  return filesWithBytes(dir);
 }
 
 beforeAll(() => {

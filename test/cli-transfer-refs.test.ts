@@ -6,12 +6,11 @@
  * with --skip-conflicts takes the rest; sync moves nothing for that name and
  * exits 1.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalize } from '../src/json/canonical.js';
 import { sha256Hex } from '../src/hash.js';
-import { cliBuilt, runCli, tempDir } from './support/cli.js';
+import { cliBuilt, filesWithBytes, runCli, tempDir } from './support/cli.js';
 
 const t = tempDir('as-cli-transfer-refs-');
 const hashOf = (v: unknown) => sha256Hex(canonicalize(v));
@@ -19,17 +18,7 @@ const at = (store: string) => (args: string[], input?: string) => runCli(['--sto
 
 /** Every file under a store with its bytes, but the journal (the archive's own log). */
 function tree(store: string): Map<string, string> {
-  const root = join(t.dir, store);
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (!relative(root, p).startsWith('journal')) out.set(relative(root, p), readFileSync(p, 'latin1'));
-    }
-  };
-  walk(root);
-  return out;
+  return filesWithBytes(join(t.dir, store), ['journal']);
 }
 
 beforeAll(() => {

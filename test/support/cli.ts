@@ -1,8 +1,8 @@
 /** Runs the BUILT CLI (`node dist/cli.js`) as a subprocess, as users do. `npm test` builds first. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -123,4 +123,23 @@ export function ccosSerde(): { run: (...args: string[]) => unknown } {
       return r.stdout ? JSON.parse(r.stdout) : undefined;
     },
   };
+}
+
+/**
+ * Every file under `dir` (path relative to it) with its bytes as latin1, but
+ * those whose relative path starts with one of `skip`: what a refused or
+ * read-only command must leave as it was.
+ */
+export function filesWithBytes(dir: string, skip: readonly string[] = []): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const rel = relative(dir, p);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (!skip.some((s) => rel.startsWith(s))) out.set(rel, readFileSync(p, 'latin1'));
+    }
+  };
+  walk(dir);
+  return out;
 }
