@@ -13,14 +13,12 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright';
-import { build, preview, type PreviewServer } from 'vite';
+import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalize } from '../src/index.js';
+import { buildDemo, CHROMIUM_ARGS, CHROMIUM_PATH, previewDemo } from './support/demo-page.js';
 
-const configFile = fileURLToPath(new URL('../demo/vite.config.ts', import.meta.url));
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let outDir: string;
 let userDataDir: string;
@@ -36,21 +34,9 @@ const poll = <T>(fn: () => T | Promise<T>, timeout = 30_000) => expect.poll(fn, 
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
-async function buildDemo(version?: string): Promise<void> {
-  await build({
-    configFile,
-    logLevel: 'warn',
-    build: { outDir, emptyOutDir: true, sourcemap: false },
-    ...(version ? { define: { __DEMO_VERSION__: JSON.stringify(version) } } : {}),
-  });
-}
-
 async function startServer(wantedPort: number): Promise<void> {
-  server = await preview({ configFile, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: wantedPort, strictPort: true, open: false } });
-  const local = server.resolvedUrls?.local[0];
-  if (!local?.startsWith('http://127.0.0.1:')) throw new Error(`preview server is not on 127.0.0.1: ${String(local)}`);
-  url = local;
-  port = Number(new URL(local).port);
+  ({ server, url } = await previewDemo(outDir, wantedPort));
+  port = Number(new URL(url).port);
 }
 
 async function stopServer(): Promise<void> {
@@ -114,10 +100,10 @@ function precachedUrls(): string[] {
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'archive-storage-demo-offline-'));
   userDataDir = mkdtempSync(join(tmpdir(), 'archive-storage-demo-profile-'));
-  await buildDemo();
+  await buildDemo(outDir);
   await startServer(0);
   context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     args: CHROMIUM_ARGS,
     headless: true,
     viewport: { width: 1280, height: 900 },
@@ -211,7 +197,7 @@ describe('demo page offline', () => {
 
   it('offers a new build with "Reload to update" and moves the tab onto it, data kept', async () => {
     expect(await page.locator('#demo-version').textContent()).not.toBe('update-test');
-    await buildDemo('update-test');
+    await buildDemo(outDir, 'update-test');
     // The browser checks on navigations and the page hourly; ask now instead of waiting.
     await page.evaluate(async () => {
       await (await navigator.serviceWorker.getRegistration())?.update();

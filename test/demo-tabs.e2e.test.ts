@@ -7,15 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
-import { build, preview, type PreviewServer } from 'vite';
+import type { Browser, BrowserContext, Page } from 'playwright';
+import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
 import { exportBundleToBlob, openArchive } from '../src/index.js';
+import { buildDemo, launchChromium, previewDemo } from './support/demo-page.js';
 
-const configFile = fileURLToPath(new URL('../demo/vite.config.ts', import.meta.url));
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let outDir: string;
 let server: PreviewServer | undefined;
@@ -51,12 +49,9 @@ async function store(page: Page, value: string): Promise<string> {
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'archive-storage-demo-tabs-'));
-  await build({ configFile, logLevel: 'warn', build: { outDir, emptyOutDir: true, sourcemap: false } });
-  server = await preview({ configFile, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: true, open: false } });
-  const local = server.resolvedUrls?.local[0];
-  if (!local?.startsWith('http://127.0.0.1:')) throw new Error(`preview server is not on 127.0.0.1: ${String(local)}`);
-  url = local;
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  await buildDemo(outDir);
+  ({ server, url } = await previewDemo(outDir));
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

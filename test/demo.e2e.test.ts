@@ -10,14 +10,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright';
-import { build, preview, type PreviewServer } from 'vite';
+import type { Browser, Page } from 'playwright';
+import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryAdapter } from '../adapters/memory.js';
 import { canonicalize, exportBundleToBlob, importBundle, openArchive, parseBackup } from '../src/index.js';
 import { makeHostileBundles } from './fixtures/make-hostile-bundles.js';
+import { buildDemo, launchChromium, previewDemo } from './support/demo-page.js';
 
-const configFile = fileURLToPath(new URL('../demo/vite.config.ts', import.meta.url));
 /**
  * Screenshots of the main views are taken on every run; with
  * DEMO_SCREENSHOTS=1 they are written to docs/images/ (what docs/demo.md
@@ -25,7 +25,6 @@ const configFile = fileURLToPath(new URL('../demo/vite.config.ts', import.meta.u
  * leaves the work tree as it was.
  */
 const docsImages = fileURLToPath(new URL('../docs/images/', import.meta.url));
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let outDir: string;
 let server: PreviewServer | undefined;
@@ -87,11 +86,10 @@ async function download(buttonName: string): Promise<{ name: string; bytes: Buff
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'archive-storage-demo-'));
-  await build({ configFile, logLevel: 'warn', build: { outDir, emptyOutDir: true, sourcemap: false } });
-  server = await preview({ configFile, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: true, open: false } });
-  const url = server.resolvedUrls?.local[0];
-  if (!url?.startsWith('http://127.0.0.1:')) throw new Error(`preview server is not on 127.0.0.1: ${String(url)}`);
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  await buildDemo(outDir);
+  let url: string;
+  ({ server, url } = await previewDemo(outDir));
+  browser = await launchChromium();
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.setDefaultTimeout(20_000);
