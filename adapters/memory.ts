@@ -14,13 +14,38 @@ import { throwIfAborted } from '../src/errors.js';
 import { KeyedMutex } from '../src/internal/mutex.js';
 import { TimeSlicer } from '../src/internal/yield.js';
 import { KeyTree } from './memory/key-tree.js';
+import { ObjectTable } from './memory/object-table.js';
 import { Slabs } from './memory/slabs.js';
+
+/**
+ * A store for {@link memoryAdapter} that keeps the archive's objects
+ * (`objects/<aa>/<bb>/<hash>.json`) in typed arrays rather than as a Map
+ * entry each (adapters/memory/object-table.ts): no heap object per object,
+ * so an archive of ten million objects does not make every major garbage
+ * collection mark thirty million of them. Every other key is kept in a Map,
+ * as with a Map store. This is the store `memoryAdapter()` makes for
+ * itself; make one to share it between adapters (a reopen, a second "tab").
+ * Its contents are reached through an adapter; a test that needs to read or
+ * damage stored bytes directly passes a `Map` instead.
+ */
+export class MemoryStore {
+  /** @internal The objects, in typed arrays. */
+  readonly objects = new ObjectTable();
+  /** @internal Every other key. */
+  readonly others = new Map<string, Uint8Array>();
+
+  /** Keys held. */
+  get size(): number {
+    return this.objects.size + this.others.size;
+  }
+}
 
 /** Options of {@link memoryAdapter}. */
 export interface MemoryAdapterOptions {
   /**
    * Share one store between several adapter instances (like two tabs on one
-   * origin). The adapter installs its own `set`, `delete` and `clear` on this
+   * origin, or a reopen): a {@link MemoryStore}, or a `Map` that a test can
+   * read and change directly. With a Map, the adapter installs its own `set`, `delete` and `clear` on this
    * Map (not enumerable; they call the Map's) to keep the keys in folders for
    * `list`, so the Map can still be changed directly, as tests do; a frozen
    * Map, or one with such methods of its own, works too, with `list`
@@ -29,7 +54,7 @@ export interface MemoryAdapterOptions {
    * collector at millions of values): read them, or replace them, but a test
    * that changes one in place changes that value only, as before.
    */
-  store?: Map<string, Uint8Array>;
+  store?: MemoryStore | Map<string, Uint8Array>;
 }
 
 const CAPABILITIES: AdapterCapabilities = Object.freeze({
@@ -69,7 +94,7 @@ function copyOf(bytes: Uint8Array): Uint8Array {
 }
 
 /** Locks belong to the store, not the adapter: adapters sharing a store (two "tabs") exclude each other. */
-const locksByStore = new WeakMap<Map<string, Uint8Array>, KeyedMutex>();
+const locksByStore = new WeakMap<MemoryStore | Map<string, Uint8Array>, KeyedMutex>();
 
 /** A store's {@link KeyTree}, its {@link Slabs}, and the methods that keep both current (installed on the Map itself). */
 interface Tracking {
@@ -180,58 +205,34 @@ function* keysUnder(store: Map<string, Uint8Array>, prefix: string, check: () =>
   yield keys;
 }
 
-/** Creates an adapter that keeps bytes in a `Map`. */
-export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapter {
-  const store = options.store ?? new Map<string, Uint8Array>();
-  let locks = locksByStore.get(store);
-  if (!locks) locksByStore.set(store, (locks = new KeyedMutex()));
-  const storeLocks = locks;
+/**
+ * What the adapter's calls need of a store. Values go in and come out as
+ * private copies (the contract: a caller may change what it wrote or read).
+ */
+interface Backing {
+  read(key: string): Uint8Array | undefined;
+  has(key: string): boolean;
+  /** Stores a copy of `bytes`; returns the new value's version token. */
+  write(key: string, bytes: Uint8Array): string;
+  delete(key: string): void;
+  /** The version token of the value under `key`, or null when there is none. */
+  version(key: string): string | null;
+  keysUnder(prefix: string, check: () => void): Generator<string[]>;
+  usage(): number;
+}
+
+/** A Map store: one entry per key, small values in the store's slabs when it is tracked. */
+function mapBacking(store: Map<string, Uint8Array>): Backing {
   const tracking = track(store);
   /** A private copy of `bytes` to store under `key`: in the store's slabs when it is tracked. */
   const own = (key: string, bytes: Uint8Array): Uint8Array => (tracking ? tracking.slabs.copy(key, bytes) : copyOf(bytes));
-
-  return defineAdapter({
-    name: 'memory',
-    capabilities: CAPABILITIES,
+  return {
     read(key) {
       const v = store.get(key);
       return v && v.slice();
     },
-    has(key) {
-      return store.has(key);
-    },
-    hasMany(keys) {
-      return keys.map((key) => store.has(key));
-    },
+    has: (key) => store.has(key),
     write(key, bytes) {
-      store.set(key, own(key, bytes));
-    },
-    writeMany(entries) {
-      for (const e of entries) store.set(e.key, own(e.key, e.bytes));
-    },
-    create(key, bytes) {
-      if (store.has(key)) return false;
-      store.set(key, own(key, bytes));
-      return true;
-    },
-    append(key, bytes) {
-      const old = store.get(key);
-      if (!old) {
-        store.set(key, own(key, bytes));
-        return;
-      }
-      const joined = new Uint8Array(old.byteLength + bytes.byteLength);
-      joined.set(old);
-      joined.set(bytes, old.byteLength);
-      store.set(key, own(key, joined));
-    },
-    readVersioned(key) {
-      const v = store.get(key);
-      return v && { bytes: v.slice(), version: versionOf(v) };
-    },
-    swap(key, bytes, expected) {
-      const current = store.get(key);
-      if ((current ? versionOf(current) : null) !== expected) return null;
       const next = own(key, bytes);
       store.set(key, next);
       return versionOf(next);
@@ -239,8 +240,89 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     delete(key) {
       store.delete(key);
     },
+    version(key) {
+      const v = store.get(key);
+      return v ? versionOf(v) : null;
+    },
+    keysUnder: (prefix, check) => keysUnder(store, prefix, check),
+    usage() {
+      let usage = 0;
+      for (const v of store.values()) usage += v.byteLength;
+      return usage;
+    },
+  };
+}
+
+/** A {@link MemoryStore}: object keys in its table, the rest in its Map. */
+function storeBacking(store: MemoryStore): Backing {
+  const { objects } = store;
+  const others = mapBacking(store.others);
+  return {
+    read: (key) => (objects.parse(key) ? objects.read() : others.read(key)),
+    has: (key) => (objects.parse(key) ? objects.has() : others.has(key)),
+    write: (key, bytes) => (objects.parse(key) ? objects.write(bytes) : others.write(key, bytes)),
+    delete(key) {
+      if (objects.parse(key)) objects.delete();
+      else others.delete(key);
+    },
+    version: (key) => (objects.parse(key) ? objects.versionOf() : others.version(key)),
+    *keysUnder(prefix, check) {
+      yield* others.keysUnder(prefix, check);
+      yield* objects.under(prefix, check);
+    },
+    usage: () => objects.bytes + others.usage(),
+  };
+}
+
+/** Creates an adapter that keeps bytes in memory: in a {@link MemoryStore} of its own unless given a store. */
+export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapter {
+  const store = options.store ?? new MemoryStore();
+  let locks = locksByStore.get(store);
+  if (!locks) locksByStore.set(store, (locks = new KeyedMutex()));
+  const storeLocks = locks;
+  const b = store instanceof MemoryStore ? storeBacking(store) : mapBacking(store);
+
+  return defineAdapter({
+    name: 'memory',
+    capabilities: CAPABILITIES,
+    read: (key) => b.read(key),
+    has: (key) => b.has(key),
+    hasMany: (keys) => keys.map((key) => b.has(key)),
+    write(key, bytes) {
+      b.write(key, bytes);
+    },
+    writeMany(entries) {
+      for (const e of entries) b.write(e.key, e.bytes);
+    },
+    create(key, bytes) {
+      if (b.has(key)) return false;
+      b.write(key, bytes);
+      return true;
+    },
+    append(key, bytes) {
+      const old = b.read(key);
+      if (!old) {
+        b.write(key, bytes);
+        return;
+      }
+      const joined = new Uint8Array(old.byteLength + bytes.byteLength);
+      joined.set(old);
+      joined.set(bytes, old.byteLength);
+      b.write(key, joined);
+    },
+    readVersioned(key) {
+      const bytes = b.read(key);
+      return bytes && { bytes, version: b.version(key)! };
+    },
+    swap(key, bytes, expected) {
+      if (b.version(key) !== expected) return null;
+      return b.write(key, bytes);
+    },
+    delete(key) {
+      b.delete(key);
+    },
     deleteMany(keys) {
-      for (const key of keys) store.delete(key);
+      for (const key of keys) b.delete(key);
     },
     async *list(prefix, opts) {
       // Snapshots, one folder at a time, so writes during iteration cannot break it.
@@ -252,11 +334,11 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       // A turn every few milliseconds, as a backend's next page would give.
       const slice = new TimeSlicer(signal);
       let n = 0;
-      for (const keys of keysUnder(store, prefix, check)) {
+      for (const keys of b.keysUnder(prefix, check)) {
         for (const k of keys) {
           check();
           if ((++n & 63) === 0 && slice.due()) await slice.yield();
-          if (store.has(k)) yield k;
+          if (b.has(k)) yield k;
         }
       }
     },
@@ -264,9 +346,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       return storeLocks.run(name, fn, opts);
     },
     async estimate(): Promise<StorageEstimate> {
-      let usage = 0;
-      for (const v of store.values()) usage += v.byteLength;
-      return { usage };
+      return { usage: b.usage() };
     },
   });
 }

@@ -9,7 +9,7 @@
 // node --expose-gc bench/scale/level.js <memory|node-fs> <count> [dir]
 import { mkdirSync } from 'node:fs';
 import { canonicalBytes, openArchive, sha256Hex } from '../../dist/index.js';
-import { memoryAdapter } from '../../dist/adapters/memory.js';
+import { MemoryStore, memoryAdapter } from '../../dist/adapters/memory.js';
 import { nodeFsAdapter } from '../../dist/adapters/node-fs.js';
 import { indexFormat, median, value, VALUE_BYTES } from './common.js';
 
@@ -35,8 +35,9 @@ const cpuNow = () => {
 const log = (msg) => process.stderr.write(`  [${label}] ${msg}\n`);
 
 // One store for every adapter of the level (memory), or one directory (node-fs): a reopen is a
-// new adapter and a new archive over the same bytes, as after a restart.
-const store = new Map();
+// new adapter and a new archive over the same bytes, as after a restart. The MemoryStore is what
+// memoryAdapter() makes for itself: objects in typed arrays, not a Map entry each.
+const store = new MemoryStore();
 if (backend === 'node-fs') mkdirSync(dir, { recursive: true });
 function makeAdapter() {
   if (backend === 'memory') return memoryAdapter({ store });
