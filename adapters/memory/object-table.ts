@@ -98,8 +98,8 @@ export class ObjectTable {
   /** Mixed into the slot of a hash, so keys chosen to collide in one table do not in another. */
   private readonly seed = (Math.random() * 0x1_0000_0000) >>> 0;
 
-  /** Rows of each `objects/<aa>/<bb>/` folder, made when first needed. */
-  private readonly folders: (U32List | undefined)[] = new Array<U32List | undefined>(FOLDERS).fill(undefined);
+  /** Rows of each `objects/<aa>/<bb>/` folder by its number, made when first needed (a store of a few objects holds a few). */
+  private readonly folders = new Map<number, U32List>();
 
   private readonly slabs: (Slab | undefined)[] = [];
   private readonly freeSlabs: number[] = [];
@@ -211,8 +211,14 @@ export class ObjectTable {
     const range = this.folderRange(prefix);
     if (!range) return;
     const exact = prefix.length <= PREFIX.length + 6;
-    for (let f = range[0]; f <= range[1]; f++) {
-      const list = this.folders[f];
+    const [lo, hi] = range;
+    // The folders held in the range, in order: from the Map's keys when it holds fewer than the range spans.
+    const numbers =
+      this.folders.size < hi - lo + 1
+        ? [...this.folders.keys()].filter((f) => f >= lo && f <= hi).sort((a, b) => a - b)
+        : Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+    for (const f of numbers) {
+      const list = this.folders.get(f);
       if (!list || list.length === 0) continue;
       check();
       const out: string[] = [];
@@ -268,7 +274,7 @@ export class ObjectTable {
 
   /** A new row for the parsed key: slotted, in its folder, no bytes yet. */
   private insert(): number {
-    if ((this.size + 1) * 2 > this.slots.length) this.reslot(Math.max(2048, this.slots.length * 2));
+    if ((this.size + 1) * 2 > this.slots.length) this.reslot(Math.max(128, this.slots.length * 2));
     if (this.freeRows.length === 0 && this.rows === this.capacity) this.grow();
     const row = this.freeRows.length > 0 ? this.freeRows.items[--this.freeRows.length]! : this.rows++;
     this.words.set(this.key, row * 8);
@@ -276,7 +282,8 @@ export class ObjectTable {
     while (this.slots[i] !== 0) i = (i + 1) & this.mask;
     this.slots[i] = row + 1;
     const folder = this.key[0]! >>> 16;
-    const list = (this.folders[folder] ??= new U32List());
+    let list = this.folders.get(folder);
+    if (!list) this.folders.set(folder, (list = new U32List()));
     this.folderPos[row] = list.push(row);
     this.size++;
     return row;
@@ -284,7 +291,7 @@ export class ObjectTable {
 
   /** Doubles the rows' columns. */
   private grow(): void {
-    const cap = Math.max(1024, this.capacity * 2);
+    const cap = Math.max(64, this.capacity * 2);
     const widen = <T extends Uint32Array | Int32Array | Float64Array>(old: T, make: (n: number) => T, per = 1): T => {
       const next = make(cap * per);
       next.set(old);
@@ -334,7 +341,7 @@ export class ObjectTable {
   }
 
   private leaveFolder(row: number): void {
-    const list = this.folders[this.words[row * 8]! >>> 16]!;
+    const list = this.folders.get(this.words[row * 8]! >>> 16)!;
     const pos = this.folderPos[row]!;
     const last = list.items[--list.length]!;
     if (last !== row) {
