@@ -75,8 +75,8 @@ export class ObjectTable {
   size = 0;
   /** Bytes of the objects held. */
   bytes = 0;
-  /** Slabs held and compactions made: for tests and figures. */
-  readonly counts = { slabs: 0, compactions: 0, moved: 0 };
+  /** Slabs held, compactions made, rows moved, slots visited by lookups: for tests and figures. */
+  readonly counts = { slabs: 0, compactions: 0, moved: 0, probes: 0 };
 
   // Rows: column arrays indexed by row number, grown by doubling.
   private capacity = 0;
@@ -95,7 +95,10 @@ export class ObjectTable {
   private mask = 0;
   /** 32 - log2(slots). */
   private shift = 32;
-  /** Mixed into the slot of a hash, so keys chosen to collide in one table do not in another. */
+  /**
+   * Mixed into the slot of a hash before any of its words, non-linearly, so keys chosen to collide in
+   * one table (the adapter takes any key of an object's shape, not only true digests) do not in another.
+   */
   private readonly seed = (Math.random() * 0x1_0000_0000) >>> 0;
 
   /** Rows of each `objects/<aa>/<bb>/` folder by its number, made when first needed (a store of a few objects holds a few). */
@@ -141,15 +144,21 @@ export class ObjectTable {
     const mask = this.mask;
     if (this.slots.length === 0) return -1;
     for (let i = this.slotOf(k); ; i = (i + 1) & mask) {
+      this.counts.probes++;
       const s = this.slots[i]!;
       if (s === 0) return -1;
       if (this.sameHash(s - 1, k)) return s - 1;
     }
   }
 
-  /** Home slot of a hash: Fibonacci hashing of two of its words (a SHA-256 is uniform already). */
+  /** Home slot of a hash: all eight words mixed into the seed (xor, multiply, xor-shift each), top bits. */
   private slotOf(k: Uint32Array): number {
-    return Math.imul(k[1]! ^ k[6]! ^ this.seed, 0x9e3779b1) >>> this.shift;
+    let h = this.seed;
+    for (let i = 0; i < 8; i++) {
+      h = Math.imul(h ^ k[i]!, 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    return Math.imul(h, 0x85ebca6b) >>> this.shift;
   }
 
   private sameHash(row: number, k: Uint32Array): boolean {
