@@ -32,6 +32,8 @@
 //   SCALE_LIST_SECONDS=60, SCALE_VERIFY_SECONDS=60   caps of list() and verify (a capped figure
 //                               says over how many hashes / objects it was measured)
 //   SCALE_REOPENS=5, SCALE_BATCH=1000, SCALE_TMPDIR (node-fs dirs; default os.tmpdir())
+//   SCALE_WARMUP=10000          values each level first puts into a throwaway store (0: none),
+//                               so no level's window measures V8 warming up
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, loadavg, freemem, totalmem } from 'node:os';
@@ -108,7 +110,8 @@ const PHASES = [
  */
 const tempDirs = [];
 function removeTempDirs() {
-  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  // A level's throwaway warm-up store sits beside its directory (level.js).
+  for (const d of tempDirs.splice(0)) for (const x of [d, `${d}.warmup`]) rmSync(x, { recursive: true, force: true });
 }
 
 /** Runs one level in a child; resolves its figures, plus `failed` when it did not finish. */
