@@ -23,20 +23,11 @@ import { sha256Hex } from '../src/hash.js';
 import { buildChildScript, removeChildScripts } from './support/archive-child.js';
 import { indexJsonHashes, scanDisk } from './support/archive-scan.js';
 import { makeTempDir } from './support/fs-tmp.js';
+import { mulberry32 } from './support/seeded-random.js';
 
 const MIGRATION_KILLS = 8;
 const FOLD_KILLS = 8;
 const V1_OBJECTS = 3000;
-
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Runs the writer child and SIGKILLs it `delayMs` after a trigger: its `ready`
@@ -138,7 +129,7 @@ describe('crash: SIGKILL during index v2 migration, folds and merges', () => {
   it(`${MIGRATION_KILLS} kills during migration from v1, ${FOLD_KILLS} during folds and merges: v1 or v2, never neither; nothing acknowledged lost`, async () => {
     const script = await buildChildScript('archive-writer-child');
     const { dir: base, cleanup } = await makeTempDir('crash-v2');
-    const random = prng(1414);
+    const random = mulberry32(1414);
     const outcomes = { v1: 0, v2: 0, leftoverPieces: 0 };
     try {
       const template = join(base, 'template');

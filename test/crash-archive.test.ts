@@ -20,19 +20,9 @@ import { openArchive } from '../src/archive/index.js';
 import { buildChildScript, removeChildScripts } from './support/archive-child.js';
 import { indexJsonHashes, scanDisk } from './support/archive-scan.js';
 import { makeTempDir } from './support/fs-tmp.js';
+import { mulberry32 } from './support/seeded-random.js';
 
 const KILLS = 24;
-
-/** Small deterministic PRNG (mulberry32) so a failing run can be replayed. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function journalSegments(dir: string): Promise<string[]> {
   return (await readdir(join(dir, 'journal')).catch(() => [] as string[])).filter((n) => n.endsWith('.log'));
@@ -86,7 +76,7 @@ describe('crash: SIGKILL of a writing process', () => {
   it(`after each of ${KILLS} kills the archive is intact and has every returned put`, async () => {
     const script = await buildChildScript('archive-writer-child');
     const { dir, cleanup } = await makeTempDir('crash');
-    const random = prng(20240611);
+    const random = mulberry32(20240611);
     const returned = new Set<string>();
     let killedBeforeReady = 0;
     try {

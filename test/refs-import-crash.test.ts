@@ -22,6 +22,7 @@ import { openArchive } from '../src/archive/index.js';
 import { clearBundleStaging, exportBundle, importBundle } from '../src/bundle/index.js';
 import { openReferences } from '../src/refs/index.js';
 import { buildChildScript, removeChildScripts } from './support/archive-child.js';
+import { mulberry32 } from './support/seeded-random.js';
 
 const root = mkdtempSync(join(tmpdir(), 'refs-import-crash-'));
 afterAll(async () => {
@@ -34,16 +35,6 @@ const ADVANCED = 50;
 const CREATED = 100;
 const KILLS_ANYWHERE = 4;
 const KILLS_AMONG_REFERENCE_WRITES = 4;
-
-function seeded(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t += 0x6d2b79f5;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -98,7 +89,7 @@ function runAndKill(script: string, dir: string, bundle: string, delayMs: number
 describe('SIGKILL during a bundle import with references', () => {
   it(`${KILLS_ANYWHERE} kills anywhere and ${KILLS_AMONG_REFERENCE_WRITES} among the reference writes: hashes always present, all of the references or none`, { timeout: 150_000 }, async () => {
     const script = await buildChildScript('bundle-import-child');
-    const random = seeded(19);
+    const random = mulberry32(19);
 
     // The source: objects, and references at two versions (the target gets those), then a third (the bundle's).
     const source = await openArchive(memoryAdapter());
