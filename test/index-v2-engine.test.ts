@@ -16,6 +16,7 @@ import { EMPTY_ROOT, IndexEngine, levelFor, type Change } from '../src/archive/v
 import { PageCache } from '../src/archive/v2/page-cache.js';
 import { RunReader } from '../src/archive/v2/run-reader.js';
 import { PAGE_ENTRIES } from '../src/archive/v2/run-writer.js';
+import { bytesEqual } from '../src/internal/bytes.js';
 
 const hashOf = (n: number) => sha256Hex(`v${n}`);
 
@@ -177,6 +178,32 @@ describe('index v2 engine', () => {
     let fp = 0;
     for (let i = n; i < n + 50_000; i++) if (bloom.mayContain(hashOf(i))) fp++;
     expect(fp / 50_000).toBeLessThan(0.0015);
+  });
+
+  it('Bloom filter: sets exactly the bits docs/format.md names (word k of the hash, modulo bits), at any size', () => {
+    // The spelling of the rule, with BigInt: no floating point anywhere.
+    const spec = (hashes: string[], bits: number, k: number): Uint8Array => {
+      const out = new Uint8Array(bits / 8);
+      for (const h of hashes) {
+        for (let j = 0; j < k; j++) {
+          const p = Number(BigInt(`0x${h.slice(8 * j, 8 * j + 8)}`) % BigInt(bits));
+          out[p >>> 3]! |= 1 << (p & 7);
+        }
+      }
+      return out;
+    };
+    // Words at the edges too: 0, 2^32 - 1, and multiples of bits and one below them.
+    const edge = (bits: number) =>
+      [0, 0xffffffff, bits, bits - 1, bits * 3, bits * 3 - 1, Math.floor(0xffffffff / bits) * bits, Math.floor(0xffffffff / bits) * bits - 1]
+        .filter((w) => w >= 0 && w <= 0xffffffff)
+        .map((w) => w.toString(16).padStart(8, '0').repeat(8));
+    for (const [bits, k] of [[8, 8], [80, 7], [30_008, 8], [160_000_000, 8], [2 ** 28 + 8, 3]] as const) {
+      const hashes = [...Array.from({ length: 300 }, (_, i) => hashOf(i)), ...edge(bits)];
+      const bloom = Bloom.empty(bits, k);
+      for (const h of hashes) bloom.add(h);
+      expect(bytesEqual(bloom.bytes, spec(hashes, bits, k)), `${bits} bits`).toBe(true);
+      for (const h of hashes) expect(bloom.mayContain(h)).toBe(true);
+    }
   });
 
   it('Bloom filter: a filter of the first v2 builds (10 bits, 7 positions) is read with the parameters its directory names', () => {

@@ -50,6 +50,19 @@ function positions(hash: string): Float64Array {
   return words;
 }
 
+/**
+ * `x mod bits` for a 32-bit `x` and `bits` ≥ 1: `x - floor(x / bits) * bits`, which is exact here
+ * (the quotient of two integers below 2^53 rounds to the right side of every integer, and every
+ * product and difference is an integer below 2^53) and, unlike `%` on doubles, is not a call
+ * into the runtime's fmod for each of a filter's positions.
+ */
+function modulo(x: number, bits: number): number {
+  return x - Math.floor(x / bits) * bits;
+}
+
+/** Bit positions of the last hash added, taken before any is set (see {@link Bloom.add}). */
+const targets = new Float64Array(8);
+
 /** A filter being filled or read. */
 export class Bloom {
   /** Bits of the filter (`bytes.byteLength * 8`). */
@@ -67,11 +80,19 @@ export class Bloom {
     return new Bloom(new Uint8Array(bits / 8), hashes);
   }
 
+  /**
+   * Sets the hash's bits. The positions are all computed first, then set: a merge adds every entry
+   * it writes, and in a filter of megabytes each position is a cache miss; with nothing to compute
+   * between them the processor overlaps the misses (an add took ~0.6 µs instead of ~0.9 µs into a
+   * 20 MB filter, throwaway bench).
+   */
   add(hash: string): void {
     const w = positions(hash);
-    const { bits, bytes } = this;
-    for (let k = 0; k < this.hashes; k++) {
-      const p = w[k]! % bits;
+    const { bits, bytes, hashes } = this;
+    const t = targets;
+    for (let k = 0; k < hashes; k++) t[k] = modulo(w[k]!, bits);
+    for (let k = 0; k < hashes; k++) {
+      const p = t[k]!;
       bytes[p >>> 3]! |= 1 << (p & 7);
     }
   }
@@ -81,7 +102,7 @@ export class Bloom {
     const w = positions(hash);
     const { bits, bytes } = this;
     for (let k = 0; k < this.hashes; k++) {
-      const p = w[k]! % bits;
+      const p = modulo(w[k]!, bits);
       if ((bytes[p >>> 3]! & (1 << (p & 7))) === 0) return false;
     }
     return true;
