@@ -3,8 +3,9 @@
  * tests, scratch work and trying things out. Nothing survives the process.
  *
  * Built on `defineAdapter`, which gives every call its prologue (closed,
- * aborted, keys and bytes checked); what is left here is the Map, answering
- * synchronously.
+ * aborted, keys and bytes checked); what is left here is the store, answering
+ * synchronously: a {@link MemoryStore} (objects in typed arrays, every other
+ * key in a Map) by default, or a caller's `Map`.
  *
  * @module
  */

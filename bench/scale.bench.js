@@ -110,8 +110,7 @@ const PHASES = [
  */
 const tempDirs = [];
 function removeTempDirs() {
-  // A level's throwaway warm-up store sits beside its directory (level.js).
-  for (const d of tempDirs.splice(0)) for (const x of [d, `${d}.warmup`]) rmSync(x, { recursive: true, force: true });
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** Runs one level in a child; resolves its figures, plus `failed` when it did not finish. */

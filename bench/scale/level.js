@@ -73,6 +73,8 @@ async function open() {
 // first using 1.75 CPU seconds per second (V8's compiler and GC threads on the second core).
 const WARMUP = Number(process.env.SCALE_WARMUP ?? 10_000);
 if (WARMUP > 0) {
+  // Beside the level's directory, inside the temp directory the parent made (and removes, whatever
+  // becomes of the level).
   const warmDir = dir && `${dir}.warmup`;
   const adapter = backend === 'memory' ? memoryAdapter() : nodeFsAdapter({ dir: warmDir, durable: false });
   const archive = await openArchive(adapter);
