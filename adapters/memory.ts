@@ -213,8 +213,8 @@ function* keysUnder(store: Map<string, Uint8Array>, prefix: string, check: () =>
 interface Backing {
   read(key: string): Uint8Array | undefined;
   has(key: string): boolean;
-  /** Stores a copy of `bytes`; returns the new value's version token. */
-  write(key: string, bytes: Uint8Array): string;
+  /** Stores a copy of `bytes` (a new version: {@link Backing.version} tells it, when asked). */
+  write(key: string, bytes: Uint8Array): void;
   delete(key: string): void;
   /** The version token of the value under `key`, or null when there is none. */
   version(key: string): string | null;
@@ -234,9 +234,7 @@ function mapBacking(store: Map<string, Uint8Array>): Backing {
     },
     has: (key) => store.has(key),
     write(key, bytes) {
-      const next = own(key, bytes);
-      store.set(key, next);
-      return versionOf(next);
+      store.set(key, own(key, bytes));
     },
     delete(key) {
       store.delete(key);
@@ -261,7 +259,10 @@ function storeBacking(store: MemoryStore): Backing {
   return {
     read: (key) => (objects.parse(key) ? objects.read() : others.read(key)),
     has: (key) => (objects.parse(key) ? objects.has() : others.has(key)),
-    write: (key, bytes) => (objects.parse(key) ? objects.write(bytes) : others.write(key, bytes)),
+    write(key, bytes) {
+      if (objects.parse(key)) objects.write(bytes);
+      else others.write(key, bytes);
+    },
     delete(key) {
       if (objects.parse(key)) objects.delete();
       else others.delete(key);
@@ -289,9 +290,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     read: (key) => b.read(key),
     has: (key) => b.has(key),
     hasMany: (keys) => keys.map((key) => b.has(key)),
-    write(key, bytes) {
-      b.write(key, bytes);
-    },
+    write: (key, bytes) => b.write(key, bytes),
     writeMany(entries) {
       for (const e of entries) b.write(e.key, e.bytes);
     },
@@ -317,7 +316,8 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     },
     swap(key, bytes, expected) {
       if (b.version(key) !== expected) return null;
-      return b.write(key, bytes);
+      b.write(key, bytes);
+      return b.version(key)!;
     },
     delete(key) {
       b.delete(key);

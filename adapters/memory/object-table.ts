@@ -185,16 +185,14 @@ export class ObjectTable {
     return row < 0 ? null : `o${this.version[row]!.toString(36)}`;
   }
 
-  /** Stores a copy of `bytes` under the parsed key; returns its version token. */
-  write(bytes: Uint8Array): string {
+  /** Stores a copy of `bytes` under the parsed key, with a new version. */
+  write(bytes: Uint8Array): void {
     let row = this.find();
     if (row >= 0) this.release(row);
     else row = this.insert();
     this.place(row, bytes);
     this.bytes += bytes.byteLength;
-    const v = ++this.lastVersion;
-    this.version[row] = v;
-    return `o${v.toString(36)}`;
+    this.version[row] = ++this.lastVersion;
   }
 
   /** Removes the parsed key; whether it was held. */
