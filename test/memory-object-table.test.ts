@@ -6,14 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore, memoryAdapter } from '../adapters/memory.js';
 import { OBJECT_KEY_LENGTH } from '../adapters/memory/object-table.js';
 import { SLAB_MAX_VALUE } from '../adapters/memory/slabs.js';
+import { bytesEqual } from '../src/internal/bytes.js';
 import { mulberry32 } from './support/seeded-random.js';
 
 const hex = (rand: () => number, n: number) => Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join('');
 /** A key in the layout's spelling for a 64-hex hash. */
 const objectKey = (h: string) => `objects/${h.slice(0, 2)}/${h.slice(2, 4)}/${h}.json`;
 const bytes = (i: number, size = 50 + (i % 200)) => Uint8Array.from({ length: size }, (_, j) => (i * 7 + j) & 0xff);
-const same = (x: Uint8Array | undefined, y: Uint8Array | undefined) =>
-  x === y || (x !== undefined && y !== undefined && x.length === y.length && x.every((b, i) => b === y[i]));
+const same = (x: Uint8Array | undefined, y: Uint8Array | undefined) => x === y || (x !== undefined && y !== undefined && bytesEqual(x, y));
 
 async function listAll(a: ReturnType<typeof memoryAdapter>, prefix: string): Promise<string[]> {
   const out: string[] = [];

@@ -15,7 +15,7 @@
  */
 
 /** Hex digit value of a char code (lowercase only: the layout's hashes are lowercase), or -1. */
-function hexDigit(c: number): number {
+export function hexDigit(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 97 && c <= 102) return c - 87;
   return -1;

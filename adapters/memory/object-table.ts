@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { hexDigit } from './key-tree.js';
 import { SLAB_BYTES, SLAB_MAX_VALUE } from './slabs.js';
 
 const PREFIX = 'objects/';
@@ -38,13 +39,6 @@ const NOWHERE = -3;
 const FOLDERS = 1 << 16;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** Value 0-15 of a lowercase hex digit's char code, or -1. */
-function nibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
 
 /** A growable Uint32Array list. */
 class U32List {
@@ -129,7 +123,7 @@ export class ObjectTable {
     for (let w = 0; w < 8; w++) {
       let v = 0;
       for (let i = 14 + w * 8, end = i + 8; i < end; i++) {
-        const n = nibble(key.charCodeAt(i));
+        const n = hexDigit(key.charCodeAt(i));
         if (n < 0) return false;
         v = (v << 4) | n;
       }
@@ -251,7 +245,7 @@ export class ObjectTable {
         if (c !== 47) return undefined;
         continue;
       }
-      const n = nibble(c);
+      const n = hexDigit(c);
       if (n < 0) return undefined;
       value = (value << 4) | n;
       digits++;
