@@ -66,6 +66,13 @@ async function open() {
   return { adapter, archive };
 }
 
+/** The values `from` .. `to` (excluded) of the fill, one putMany batch. */
+function batchOf(from, to) {
+  const batch = [];
+  for (let k = from; k < to; k++) batch.push(value(k));
+  return batch;
+}
+
 // ---------------------------------------------------------------- warm-up
 // A throwaway fill of SCALE_WARMUP values (default 10,000) into a store of its own, so that every
 // level measures an archive whose code is already compiled. The 10k level's window is its whole
@@ -78,11 +85,7 @@ if (WARMUP > 0) {
   const warmDir = dir && `${dir}.warmup`;
   const adapter = backend === 'memory' ? memoryAdapter() : nodeFsAdapter({ dir: warmDir, durable: false });
   const archive = await openArchive(adapter);
-  for (let i = 0; i < WARMUP; i += BATCH) {
-    const batch = [];
-    for (let k = i; k < Math.min(WARMUP, i + BATCH); k++) batch.push(value(k));
-    await archive.putMany(batch);
-  }
+  for (let i = 0; i < WARMUP; i += BATCH) await archive.putMany(batchOf(i, Math.min(WARMUP, i + BATCH)));
   await archive.close();
   await adapter.close();
   if (warmDir) rmSync(warmDir, { recursive: true, force: true });
@@ -105,8 +108,7 @@ if (WARMUP > 0) {
       tw = performance.now();
       cw = cpuNow();
     }
-    const batch = [];
-    for (let k = i; k < Math.min(N, i + BATCH); k++) batch.push(value(k));
+    const batch = batchOf(i, Math.min(N, i + BATCH));
     await h.archive.putMany(batch);
     const now = performance.now();
     if (now - lastLog > 15_000) {
